@@ -1,0 +1,51 @@
+// Redis's exact error texts, reused everywhere so clients that match on them keep working.
+
+export const Err = {
+  syntax: 'ERR syntax error',
+  notInteger: 'ERR value is not an integer or out of range',
+  notFloat: 'ERR value is not a valid float',
+  overflow: 'ERR increment or decrement would overflow',
+  nanOrInf: 'ERR increment would produce NaN or Infinity',
+  wrongType: 'WRONGTYPE Operation against a key holding the wrong kind of value',
+  noSuchKey: 'ERR no such key',
+  dbIndexOutOfRange: 'ERR DB index is out of range',
+  invalidCursor: 'ERR invalid cursor',
+  offsetOutOfRange: 'ERR offset is out of range',
+  stringTooLong: 'ERR string exceeds maximum allowed size (proto-max-bulk-len)',
+  noAuth: 'NOAUTH Authentication required.',
+  wrongPass: 'WRONGPASS invalid username-password pair or user is disabled.',
+  authNotConfigured:
+    'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
+  timeoutNegative: 'ERR timeout is negative',
+  timeoutNotFloat: 'ERR timeout is not a float or out of range',
+} as const;
+
+/** `ERR wrong number of arguments for 'get' command` (name as in the command table, lower case). */
+export function errArity(fullName: string): string {
+  return `ERR wrong number of arguments for '${fullName}' command`;
+}
+
+/** Redis 7's unknown-command text, quoting up to the first 128 chars of the name and each argument. */
+export function errUnknownCommand(argv: readonly string[]): string {
+  let args = '';
+  for (let i = 1; i < argv.length && args.length < 128; i++) args += `'${argv[i]!.slice(0, 128 - args.length)}' `;
+  return `ERR unknown command '${argv[0]!.slice(0, 128)}', with args beginning with: ${args}`;
+}
+
+/** `ERR unknown subcommand 'foo'. Try CONFIG HELP.` */
+export function errUnknownSubcommand(container: string, sub: string): string {
+  return `ERR unknown subcommand '${sub.slice(0, 128)}'. Try ${container.toUpperCase()} HELP.`;
+}
+
+/** `ERR invalid expire time in 'set' command` */
+export function errInvalidExpire(cmd: string): string {
+  return `ERR invalid expire time in '${cmd}' command`;
+}
+
+/** Thrown by decoders; the connection replies `-ERR Protocol error: …` and closes, as Redis does. */
+export class ProtocolError extends Error {
+  constructor(detail: string) {
+    super(`ERR Protocol error: ${detail}`);
+    this.name = 'ProtocolError';
+  }
+}

@@ -1,0 +1,143 @@
+// Server settings: one table that the command line, environment, config file and
+// CONFIG GET/SET all read and write, so a setting exists in one place only.
+//
+// Names are Redis's where Redis has the setting (`port`, `requirepass`, `timeout`,
+// `proto-max-bulk-len`, `appendfsync`…), so CONFIG GET behaves as Redis users expect.
+
+export type SettingValue = string | number | boolean;
+
+interface SettingDef {
+  readonly name: string;
+  readonly kind: 'int' | 'bytes' | 'string' | 'bool' | 'enum';
+  readonly default: SettingValue;
+  /** Settable at runtime with CONFIG SET. */
+  readonly mutable: boolean;
+  readonly choices?: readonly string[];
+  readonly min?: number;
+  readonly max?: number;
+  /** One line for `--help` and docs. */
+  readonly help: string;
+}
+
+const GiB = 1024 * 1024 * 1024;
+const MiB = 1024 * 1024;
+
+export const settingDefs: readonly SettingDef[] = [
+  { name: 'port', kind: 'int', default: 9000, mutable: false, min: 0, max: 65535, help: 'client port (0 picks a free one)' },
+  { name: 'bind', kind: 'string', default: '127.0.0.1', mutable: false, help: 'address to listen on' },
+  { name: 'dir', kind: 'string', default: './.keymesh-data', mutable: false, help: 'data directory (log and snapshots)' },
+  { name: 'requirepass', kind: 'string', default: '', mutable: true, help: 'password clients must AUTH with (empty: none)' },
+  { name: 'timeout', kind: 'int', default: 0, mutable: true, min: 0, max: 2147483647, help: 'close clients idle this many seconds (0: never)' },
+  { name: 'maxclients', kind: 'int', default: 10000, mutable: true, min: 1, max: 1000000, help: 'most simultaneous client connections' },
+  { name: 'databases', kind: 'int', default: 16, mutable: false, min: 1, max: 1024, help: 'number of databases (SELECT 0..n-1)' },
+  { name: 'proto-max-bulk-len', kind: 'bytes', default: 512 * MiB, mutable: true, min: 1024 * 1024, max: 512 * MiB, help: 'largest bulk string a request may carry' },
+  { name: 'client-query-buffer-limit', kind: 'bytes', default: 1 * GiB, mutable: true, min: 1024 * 1024, max: 4 * GiB, help: 'most bytes buffered for one unfinished request' },
+  { name: 'client-output-buffer-limit-bytes', kind: 'bytes', default: 256 * MiB, mutable: true, min: 1024 * 1024, max: 16 * GiB, help: 'a client whose unsent replies exceed this is closed' },
+  { name: 'inline-replies', kind: 'enum', default: 'plain', choices: ['plain', 'resp'], mutable: true, help: 'plain: human text for inline commands; resp: Redis strict behaviour' },
+  { name: 'hz', kind: 'int', default: 10, mutable: true, min: 1, max: 500, help: 'background task frequency (active expiry, timeouts)' },
+  { name: 'active-expire-effort', kind: 'int', default: 1, mutable: true, min: 1, max: 10, help: 'active expiry effort, as Redis (1..10)' },
+  { name: 'appendfsync', kind: 'enum', default: 'everysec', choices: ['always', 'everysec', 'no'], mutable: true, help: 'when the log is fsynced' },
+  { name: 'loglevel', kind: 'enum', default: 'notice', choices: ['debug', 'verbose', 'notice', 'warning'], mutable: true, help: 'log verbosity' },
+];
+
+const defsByName = new Map(settingDefs.map((d) => [d.name, d]));
+
+/** Parses `1gb`, `512mb`, `64kb`, `100` as Redis's memtoull does. */
+export function parseBytes(s: string): number | undefined {
+  const m = /^(\d+)(b|k|kb|m|mb|g|gb)?$/i.exec(s.trim());
+  if (m === null) return undefined;
+  const n = Number(m[1]);
+  const unit = (m[2] ?? 'b').toLowerCase();
+  const mult: Record<string, number> = { b: 1, k: 1000, kb: 1024, m: 1e6, mb: MiB, g: 1e9, gb: GiB };
+  return n * mult[unit]!;
+}
+
+/** Matches a CONFIG GET pattern (Redis glob); imported lazily to keep config free of keyspace deps. */
+export type GlobMatcher = (pattern: string, s: string) => boolean;
+
+export class Config {
+  private readonly values = new Map<string, SettingValue>();
+  /** Called after a successful change, so the server can apply it (e.g. new limits). */
+  onChange: (name: string, value: SettingValue) => void = () => {};
+
+  constructor(initial: Record<string, SettingValue> = {}) {
+    for (const d of settingDefs) this.values.set(d.name, d.default);
+    for (const [k, v] of Object.entries(initial)) {
+      const err = this.set(k, String(v), true);
+      if (err !== null) throw new Error(err);
+    }
+  }
+
+  static has(name: string): boolean {
+    return defsByName.has(name);
+  }
+
+  int(name: string): number {
+    const v = this.values.get(name);
+    if (typeof v !== 'number') throw new Error(`setting ${name} is not a number`);
+    return v;
+  }
+
+  str(name: string): string {
+    return String(this.values.get(name));
+  }
+
+  /**
+   * Validates and sets `name` from text. Returns null or an error text in Redis's words.
+   * `initial` allows immutable settings (start-up only).
+   */
+  set(name: string, text: string, initial = false): string | null {
+    const d = defsByName.get(name.toLowerCase());
+    if (d === undefined) return `ERR Unknown option or number of arguments for CONFIG SET - '${name}'`;
+    if (!d.mutable && !initial) return `ERR CONFIG SET failed (possibly related to argument '${d.name}') - can't set immutable config`;
+    let v: SettingValue;
+    const bad = `ERR CONFIG SET failed (possibly related to argument '${d.name}') - argument couldn't be parsed into an integer`;
+    switch (d.kind) {
+      case 'int': {
+        if (!/^-?\d+$/.test(text)) return bad;
+        v = Number(text);
+        break;
+      }
+      case 'bytes': {
+        const b = parseBytes(text);
+        if (b === undefined) return bad;
+        v = b;
+        break;
+      }
+      case 'bool':
+        if (!/^(yes|no)$/i.test(text)) return `ERR CONFIG SET failed (possibly related to argument '${d.name}') - argument must be 'yes' or 'no'`;
+        v = text.toLowerCase() === 'yes';
+        break;
+      case 'enum':
+        if (!d.choices!.includes(text.toLowerCase())) return `ERR CONFIG SET failed (possibly related to argument '${d.name}') - argument(s) must be one of the following: ${d.choices!.join(', ')}`;
+        v = text.toLowerCase();
+        break;
+      default:
+        v = text;
+    }
+    if (typeof v === 'number' && ((d.min !== undefined && v < d.min) || (d.max !== undefined && v > d.max))) {
+      return `ERR CONFIG SET failed (possibly related to argument '${d.name}') - argument must be between ${d.min} and ${d.max} inclusive`;
+    }
+    this.values.set(d.name, v);
+    this.onChange(d.name, v);
+    return null;
+  }
+
+  /** Text form as CONFIG GET shows it. */
+  text(name: string): string {
+    const v = this.values.get(name);
+    if (typeof v === 'boolean') return v ? 'yes' : 'no';
+    return String(v);
+  }
+
+  /** Name/value pairs whose names match `pattern` (CONFIG GET). */
+  matching(pattern: string, match: GlobMatcher): [string, string][] {
+    const out: [string, string][] = [];
+    for (const d of settingDefs) if (match(pattern.toLowerCase(), d.name)) out.push([d.name, this.text(d.name)]);
+    return out;
+  }
+
+  all(): ReadonlyMap<string, SettingValue> {
+    return this.values;
+  }
+}

@@ -1,0 +1,181 @@
+// One client connection: bytes in → decoder → dispatcher → replies out.
+//
+// Every complete request in a read is executed in order and the replies leave in one
+// socket write. Backpressure: when the socket's buffer is full we stop executing (the
+// rest stays in the decoder) and pause reading until 'drain'. A write whose reply comes
+// later (persistence, replication) holds back the requests after it, so replies keep
+// their order and the client reads its own writes.
+
+import type { Socket } from 'node:net';
+import { RequestDecoder, QueryBufferLimitError } from '../protocol/decoder.js';
+import { ProtocolError } from '../protocol/errors.js';
+import { Reply, ReplyMode } from '../protocol/reply.js';
+import type { CommandContext } from '../commands/types.js';
+import type { Database, Keyspace } from '../keyspace/database.js';
+import type { ReplySink } from '../cluster/write-path.js';
+import { ClientState } from './client-state.js';
+import type { Server } from './server.js';
+
+/** Replies buffered beyond this are written out before executing more requests. */
+const replyFlushBytes = 64 * 1024;
+
+export class Connection implements CommandContext, ReplySink {
+  readonly reply = new Reply();
+  readonly client: ClientState;
+  readonly decoder: RequestDecoder;
+  now = 0;
+  /** Writes proposed whose replies have not been written yet. */
+  private pendingWrites = 0;
+  private closed = false;
+  private paused = false;
+
+  constructor(
+    private readonly server: Server,
+    readonly socket: Socket,
+    id: number,
+  ) {
+    const nowMs = server.clock();
+    this.client = new ClientState(
+      id,
+      `${socket.remoteAddress}:${socket.remotePort}`,
+      `${socket.localAddress}:${socket.localPort}`,
+      nowMs,
+      server.config.str('requirepass') === '',
+    );
+    this.decoder = new RequestDecoder(server.decoderLimits());
+    this.decoder.authenticated = this.client.authenticated;
+    socket.setNoDelay(true);
+    socket.on('data', this.onData);
+    socket.on('drain', this.onDrain);
+    socket.on('error', this.onError);
+    socket.on('close', this.onClose);
+  }
+
+  get keyspace(): Keyspace {
+    return this.server.keyspace;
+  }
+
+  get services(): Server {
+    return this.server;
+  }
+
+  get db(): Database {
+    return this.server.keyspace.db(this.client.db);
+  }
+
+  propose(argv: string[]): void {
+    this.pendingWrites++;
+    const sync = this.server.writePath.propose({ db: this.client.db, timeMs: this.now, argv }, this);
+    if (sync) this.pendingWrites--;
+  }
+
+  expired(db: Database, key: string): void {
+    this.server.expirer.noteExpired(db, key);
+  }
+
+  /** A write's reply was written asynchronously: send it and carry on with held-back requests. */
+  replyReady(): void {
+    this.pendingWrites--;
+    if (this.closed) return;
+    this.process();
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.server.stats.netInputBytes += chunk.length;
+    this.client.lastInteractionMs = this.server.clock();
+    try {
+      this.decoder.push(chunk);
+    } catch (e) {
+      if (e instanceof QueryBufferLimitError) {
+        this.server.log.warn({ client: this.client.addr }, 'closing client that reached max query buffer length');
+        this.close();
+        return;
+      }
+      throw e;
+    }
+    this.process();
+  };
+
+  private readonly onDrain = (): void => {
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+      this.process();
+    }
+  };
+
+  private readonly onError = (): void => {
+    // 'close' follows; resets from peers are routine and not worth a log line.
+  };
+
+  private readonly onClose = (): void => {
+    this.closed = true;
+    this.socket.off('data', this.onData);
+    this.socket.off('drain', this.onDrain);
+    this.socket.off('error', this.onError);
+    this.socket.off('close', this.onClose);
+    this.server.removeConnection(this);
+  };
+
+  /** Executes buffered requests until none is complete, a write is pending, or output backs up. */
+  private process(): void {
+    const client = this.client;
+    const reply = this.reply;
+    const dispatcher = this.server.dispatcher;
+    const plainInline = this.server.config.str('inline-replies') === 'plain';
+    while (!this.closed && !client.closeAfterReply && this.pendingWrites === 0 && !this.paused) {
+      let argv: string[] | null;
+      try {
+        argv = this.decoder.next();
+      } catch (e) {
+        if (e instanceof ProtocolError) {
+          reply.mode = this.decoder.lastWasInline && plainInline ? ReplyMode.Plain : client.resp;
+          reply.error(e.message);
+          client.closeAfterReply = true;
+          break;
+        }
+        throw e;
+      }
+      if (argv === null) break;
+      client.mode = this.decoder.lastWasInline && plainInline ? ReplyMode.Plain : client.resp;
+      reply.mode = client.mode;
+      this.now = this.server.clock();
+      dispatcher.execute(this, argv);
+      this.decoder.authenticated = client.authenticated;
+      if (reply.out.length >= replyFlushBytes) {
+        this.flush();
+        if (this.socket.writableNeedDrain) {
+          this.paused = true;
+          this.socket.pause();
+        }
+      }
+    }
+    this.flush();
+    if (client.closeAfterReply) this.close();
+  }
+
+  private flush(): void {
+    if (this.reply.out.length === 0 || this.closed) return;
+    const out = this.reply.take();
+    this.server.stats.netOutputBytes += out.length;
+    this.socket.write(out, 'latin1');
+    this.client.outputBufferBytes = this.socket.writableLength;
+    if (this.socket.writableLength > this.server.outputLimitBytes) {
+      this.server.log.warn({ client: this.client.addr }, 'closing client over the output buffer limit');
+      this.socket.destroy();
+    }
+  }
+
+  /** Sends what is buffered, then closes. */
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.socket.end();
+    this.closed = true;
+  }
+
+  /** Immediate close (CLIENT KILL of another client, idle timeout, shutdown). */
+  destroy(): void {
+    this.socket.destroy();
+  }
+}

@@ -1,0 +1,162 @@
+// A KeyMesh node's client-facing server: the listener, the client registry, the
+// background cron (active expiry, idle timeouts), and the services commands may use.
+
+import net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import type { Logger } from 'pino';
+import { Keyspace } from '../keyspace/database.js';
+import { buildCommandTable } from '../commands/table.js';
+import type { CommandSpec } from '../commands/types.js';
+import { StateMachine } from '../cluster/state-machine.js';
+import { ImmediateWritePath, type WritePath } from '../cluster/write-path.js';
+import { Expirer } from '../cluster/expirer.js';
+import type { DecoderLimits } from '../protocol/decoder.js';
+import { Config } from './config.js';
+import type { ClientState } from './client-state.js';
+import { Connection } from './connection.js';
+import { Dispatcher } from './dispatch.js';
+import { ServerStats, type InfoProvider, type NodeServices } from './services.js';
+import { createLogger } from './log.js';
+import { VERSION } from '../version.js';
+
+export interface ServerOptions {
+  config?: Config;
+  log?: Logger;
+  /** Wall clock, Unix ms; tests inject one to control expiry. */
+  clock?: () => number;
+  /** Called when a client runs SHUTDOWN (the CLI exits the process). */
+  onShutdown?: () => void;
+}
+
+/** Share of each cron period active expiry may use (Redis: 25% in its slow cycle). */
+const activeExpireBudgetShare = 0.25;
+
+export class Server implements NodeServices {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly stats = new ServerStats();
+  readonly keyspace: Keyspace;
+  readonly commands: ReadonlyMap<string, CommandSpec>;
+  readonly stateMachine: StateMachine;
+  writePath: WritePath;
+  readonly expirer: Expirer;
+  readonly dispatcher: Dispatcher;
+  readonly clients = new Map<number, ClientState>();
+  readonly connections = new Map<number, Connection>();
+  readonly infoProviders = new Map<string, InfoProvider>();
+  readonly runId = randomBytes(20).toString('hex');
+  readonly version = VERSION;
+  readonly startTimeMs: number;
+  readonly clock: () => number;
+  tcpPort = 0;
+  private readonly listener: net.Server;
+  private nextClientId = 1;
+  private cron: NodeJS.Timeout | undefined;
+  private readonly onShutdown: () => void;
+  private closing = false;
+
+  constructor(opts: ServerOptions = {}) {
+    this.config = opts.config ?? new Config();
+    this.log = opts.log ?? createLogger(this.config.str('loglevel'));
+    this.clock = opts.clock ?? Date.now;
+    this.onShutdown = opts.onShutdown ?? (() => void this.close());
+    this.startTimeMs = this.clock();
+    this.keyspace = new Keyspace(this.config.int('databases'));
+    this.commands = buildCommandTable();
+    this.stateMachine = new StateMachine(this.keyspace, this.commands);
+    this.writePath = new ImmediateWritePath(this.stateMachine);
+    this.expirer = new Expirer(this.keyspace, { propose: (c, s) => this.writePath.propose(c, s) }, this.clock);
+    this.dispatcher = new Dispatcher(this.commands, this.stats, () => this.config.str('requirepass') !== '');
+    this.listener = net.createServer({ noDelay: true }, this.onConnection);
+    this.config.onChange = (name) => {
+      if (name === 'hz' && this.cron !== undefined) this.startCron();
+    };
+  }
+
+  decoderLimits(): Partial<DecoderLimits> {
+    return {
+      maxBulkBytes: this.config.int('proto-max-bulk-len'),
+      maxQueryBufferBytes: this.config.int('client-query-buffer-limit'),
+    };
+  }
+
+  get outputLimitBytes(): number {
+    return this.config.int('client-output-buffer-limit-bytes');
+  }
+
+  async listen(): Promise<number> {
+    this.listener.listen(this.config.int('port'), this.config.str('bind'));
+    await once(this.listener, 'listening');
+    const addr = this.listener.address();
+    this.tcpPort = typeof addr === 'object' && addr !== null ? addr.port : this.config.int('port');
+    this.startCron();
+    this.log.info({ port: this.tcpPort, bind: this.config.str('bind') }, 'ready to accept connections');
+    return this.tcpPort;
+  }
+
+  private startCron(): void {
+    if (this.cron !== undefined) clearInterval(this.cron);
+    const periodMs = 1000 / this.config.int('hz');
+    this.cron = setInterval(() => this.cronTick(periodMs), periodMs);
+    this.cron.unref();
+  }
+
+  /** Background work at `hz`: bounded active expiry and idle-client timeouts, as Redis's serverCron. */
+  private cronTick(periodMs: number): void {
+    this.expirer.cycle(periodMs * activeExpireBudgetShare, this.config.int('active-expire-effort'));
+    const timeoutS = this.config.int('timeout');
+    if (timeoutS > 0) {
+      const now = this.clock();
+      for (const conn of this.connections.values()) {
+        if (now - conn.client.lastInteractionMs > timeoutS * 1000) conn.destroy();
+      }
+    }
+  }
+
+  private readonly onConnection = (socket: net.Socket): void => {
+    this.stats.totalConnectionsReceived++;
+    if (this.closing || this.connections.size >= this.config.int('maxclients')) {
+      this.stats.rejectedConnections++;
+      socket.end('-ERR max number of clients reached\r\n');
+      return;
+    }
+    const conn = new Connection(this, socket, this.nextClientId++);
+    this.connections.set(conn.client.id, conn);
+    this.clients.set(conn.client.id, conn.client);
+  };
+
+  removeConnection(conn: Connection): void {
+    this.connections.delete(conn.client.id);
+    this.clients.delete(conn.client.id);
+  }
+
+  killClient(id: number): boolean {
+    const conn = this.connections.get(id);
+    if (conn === undefined) return false;
+    conn.client.closeAfterReply = true;
+    // Killing oneself is answered first (Redis replies OK, then closes).
+    setImmediate(() => conn.close());
+    return true;
+  }
+
+  shutdown(): void {
+    this.log.warn('user requested shutdown');
+    this.onShutdown();
+  }
+
+  sleep(ms: number): void {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  }
+
+  /** Stops listening, closes every client, stops timers. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.cron !== undefined) clearInterval(this.cron);
+    const closed = new Promise<void>((resolve) => this.listener.close(() => resolve()));
+    for (const conn of this.connections.values()) conn.close();
+    for (const conn of this.connections.values()) conn.destroy();
+    await closed;
+  }
+}
