@@ -26,7 +26,7 @@ export class Expirer {
   leader = true;
 
   constructor(
-    keyspace: Keyspace,
+    private readonly keyspace: Keyspace,
     private readonly writePath: WritePath,
     private readonly clock: () => number,
   ) {
@@ -59,6 +59,31 @@ export class Expirer {
     for (const [db, keys] of found) {
       n += keys.length;
       this.propose(db, keys);
+    }
+    return n;
+  }
+
+  /**
+   * Proposes deletion of every key already expired (after loading from disk: keys whose
+   * TTL passed while the node was down). In batches, to bound entry size.
+   */
+  sweepAll(batchKeys = 1000): number {
+    if (!this.leader) return 0;
+    const now = this.clock();
+    let n = 0;
+    for (const db of this.keyspace.dbs) {
+      let keys: string[] = [];
+      for (const [key, at] of db.expires) {
+        if (at > now) continue;
+        keys.push(key);
+        if (keys.length === batchKeys) {
+          this.propose(db, keys);
+          n += keys.length;
+          keys = [];
+        }
+      }
+      this.propose(db, keys);
+      n += keys.length;
     }
     return n;
   }

@@ -28,7 +28,7 @@ export function activeExpireOptions(effort: number): ActiveExpireOptions {
 
 export class ActiveExpirer {
   /** One live iterator per database object; Map iterators survive insertions and deletions. */
-  private readonly cursors = new Map<Database, IterableIterator<[string, number]>>();
+  private readonly cursors = new Map<Database, { map: Map<string, number>; it: IterableIterator<[string, number]> }>();
   private nextDb = 0;
 
   constructor(private readonly keyspace: Keyspace) {}
@@ -73,11 +73,13 @@ export class ActiveExpirer {
   }
 
   private sample(db: Database, now: number, count: number): { sampled: number; keys: string[] } {
-    let it = this.cursors.get(db);
-    if (it === undefined) {
-      it = db.expires.entries();
-      this.cursors.set(db, it);
+    let cursor = this.cursors.get(db);
+    // A database emptied during a snapshot gets new maps (database.ts): start over on those.
+    if (cursor === undefined || cursor.map !== db.expires) {
+      cursor = { map: db.expires, it: db.expires.entries() };
+      this.cursors.set(db, cursor);
     }
+    let it = cursor.it;
     const keys: string[] = [];
     let sampled = 0;
     let wrapped = false;
@@ -88,7 +90,7 @@ export class ActiveExpirer {
       if (r.done === true) {
         // End of the map: start a new pass next time, and never loop twice in one sample.
         it = db.expires.entries();
-        this.cursors.set(db, it);
+        cursor.it = it;
         if (wrapped || db.expires.size === 0) break;
         wrapped = true;
         continue;

@@ -14,12 +14,25 @@
 /** A stored value. Strings only for now; other types will widen this union. */
 export type Value = string;
 
+/**
+ * Told before a key's value or TTL changes, and before a database is emptied, while a
+ * snapshot is being taken incrementally (copy-on-write: see snapshot-view.ts).
+ */
+export interface ChangeGuard {
+  beforeChange(db: Database, key: string): void;
+  /** The database is about to get new, empty maps; the old ones are never mutated again. */
+  beforeClear(db: Database): void;
+}
+
 export class Database {
   /** Index in the keyspace; changes when SWAPDB exchanges two databases. */
   id: number;
-  readonly data = new Map<string, Value>();
+  /** Replaced (not cleared) by `clear` while a snapshot guard holds the old contents. */
+  data = new Map<string, Value>();
   /** Absolute expiry, Unix milliseconds, for keys that have one. */
-  readonly expires = new Map<string, number>();
+  expires = new Map<string, number>();
+  /** Set while a snapshot is taken; every mutator calls it first. */
+  guard: ChangeGuard | null = null;
   /**
    * Incremented on every insertion of a new key; lets SCAN cursors detect that the
    * iteration order they resumed from is unchanged (see scan.ts).
@@ -68,6 +81,7 @@ export class Database {
    * sets it. Callers have already removed an expired previous value via getForWrite.
    */
   set(key: string, value: Value, expireAt?: number, keepTtl = false): void {
+    if (this.guard !== null) this.guard.beforeChange(this, key);
     if (!this.data.has(key)) this.insertions++;
     this.data.set(key, value);
     if (expireAt !== undefined) this.expires.set(key, expireAt);
@@ -76,6 +90,7 @@ export class Database {
 
   /** Removes a key (expired or not); true if it was stored. */
   delete(key: string): boolean {
+    if (this.guard !== null) this.guard.beforeChange(this, key);
     if (!this.data.delete(key)) return false;
     if (this.expires.size !== 0) this.expires.delete(key);
     return true;
@@ -87,15 +102,24 @@ export class Database {
   }
 
   setExpire(key: string, at: number): void {
+    if (this.guard !== null) this.guard.beforeChange(this, key);
     this.expires.set(key, at);
   }
 
   /** Removes a TTL; true if there was one. */
   persist(key: string): boolean {
+    if (this.guard !== null) this.guard.beforeChange(this, key);
     return this.expires.delete(key);
   }
 
   clear(): void {
+    if (this.guard !== null) {
+      // O(1) for a snapshot in progress: it keeps reading the old maps.
+      this.guard.beforeClear(this);
+      this.data = new Map();
+      this.expires = new Map();
+      return;
+    }
     this.data.clear();
     this.expires.clear();
   }

@@ -36,6 +36,9 @@ export const settingDefs: readonly SettingDef[] = [
   { name: 'inline-replies', kind: 'enum', default: 'plain', choices: ['plain', 'resp'], mutable: true, help: 'plain: human text for inline commands; resp: Redis strict behaviour' },
   { name: 'hz', kind: 'int', default: 10, mutable: true, min: 1, max: 500, help: 'background task frequency (active expiry, timeouts)' },
   { name: 'active-expire-effort', kind: 'int', default: 1, mutable: true, min: 1, max: 10, help: 'active expiry effort, as Redis (1..10)' },
+  { name: 'persistence', kind: 'bool', default: true, mutable: false, help: 'keep the log and snapshots on disk (no: memory only, like Redis without AOF/RDB)' },
+  { name: 'snapshot-threshold', kind: 'bytes', default: 64 * MiB, mutable: true, min: 1024, max: 1024 * GiB, help: 'snapshot once the log has grown by this many bytes (or by the last snapshot\'s size if larger)' },
+  { name: 'repair-log', kind: 'bool', default: false, mutable: false, help: 'at start, cut the log at mid-log damage instead of refusing to start' },
   { name: 'appendfsync', kind: 'enum', default: 'everysec', choices: ['always', 'everysec', 'no'], mutable: true, help: 'when the log is fsynced' },
   { name: 'loglevel', kind: 'enum', default: 'notice', choices: ['debug', 'verbose', 'notice', 'warning'], mutable: true, help: 'log verbosity' },
 ];
@@ -75,6 +78,12 @@ export class Config {
   int(name: string): number {
     const v = this.values.get(name);
     if (typeof v !== 'number') throw new Error(`setting ${name} is not a number`);
+    return v;
+  }
+
+  bool(name: string): boolean {
+    const v = this.values.get(name);
+    if (typeof v !== 'boolean') throw new Error(`setting ${name} is not yes/no`);
     return v;
   }
 

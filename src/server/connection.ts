@@ -2,10 +2,15 @@
 //
 // Every complete request in a read is executed in order and the replies leave in one
 // socket write. Backpressure: when the socket's buffer is full we stop executing (the
-// rest stays in the decoder) and pause reading until 'drain'. A write whose reply comes
-// later (persistence, replication) holds back the requests after it, so replies keep
-// their order and the client reads its own writes.
+// rest stays in the decoder) and pause reading until 'drain'.
+//
+// Writes may complete later than they are proposed (group commit, replication). Several
+// writes of one connection may be in flight at once — the log keeps their order — but a
+// command that is not a write waits until they are all applied, so a client always reads
+// its own writes. A write that is refused at once (a syntax error) while others are in
+// flight has its reply queued behind theirs, so replies keep the order of requests.
 
+import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { RequestDecoder, QueryBufferLimitError } from '../protocol/decoder.js';
 import { ProtocolError } from '../protocol/errors.js';
@@ -26,6 +31,14 @@ export class Connection implements CommandContext, ReplySink {
   now = 0;
   /** Writes proposed whose replies have not been written yet. */
   private pendingWrites = 0;
+  /**
+   * Replies in request order while writes are pending: `null` holds the place of a pending
+   * write's reply, a string is a reply already made that must wait for those before it.
+   */
+  private readonly replyQueue: (string | null)[] = [];
+  /** A decoded request held back until pending writes complete (it is not a write). */
+  private held: string[] | null = null;
+  private flushScheduled = false;
   private closed = false;
   private paused = false;
 
@@ -64,21 +77,39 @@ export class Connection implements CommandContext, ReplySink {
   }
 
   propose(argv: string[]): void {
-    this.pendingWrites++;
     const sync = this.server.writePath.propose({ db: this.client.db, timeMs: this.now, argv }, this);
-    if (sync) this.pendingWrites--;
+    if (!sync) {
+      this.pendingWrites++;
+      this.replyQueue.push(null);
+    }
   }
 
   expired(db: Database, key: string): void {
     this.server.expirer.noteExpired(db, key);
   }
 
-  /** A write's reply was written asynchronously: send it and carry on with held-back requests. */
+  /**
+   * The write path applied our oldest pending write and wrote its reply into `reply`.
+   * Release the replies queued behind it; once none is pending, resume held requests.
+   * Called synchronously for each entry of a batch: sending waits for the batch's end.
+   */
   replyReady(): void {
+    const head = this.replyQueue.shift();
+    assert(head === null && this.pendingWrites > 0, 'replyReady without a pending write');
     this.pendingWrites--;
-    if (this.closed) return;
-    this.process();
+    while (this.replyQueue.length > 0 && this.replyQueue[0] !== null) this.reply.out += this.replyQueue.shift()!;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(this.afterReplies);
+    }
   }
+
+  private readonly afterReplies = (): void => {
+    this.flushScheduled = false;
+    if (this.closed) return;
+    if (this.pendingWrites === 0) this.process();
+    else this.flush();
+  };
 
   private readonly onData = (chunk: Buffer): void => {
     this.server.stats.netInputBytes += chunk.length;
@@ -117,31 +148,43 @@ export class Connection implements CommandContext, ReplySink {
     this.server.removeConnection(this);
   };
 
-  /** Executes buffered requests until none is complete, a write is pending, or output backs up. */
+  /** Executes buffered requests until none is complete, one must wait, or output backs up. */
   private process(): void {
     const client = this.client;
     const reply = this.reply;
     const dispatcher = this.server.dispatcher;
     const plainInline = this.server.config.str('inline-replies') === 'plain';
-    while (!this.closed && !client.closeAfterReply && this.pendingWrites === 0 && !this.paused) {
-      let argv: string[] | null;
-      try {
-        argv = this.decoder.next();
-      } catch (e) {
-        if (e instanceof ProtocolError) {
+    while (!this.closed && !client.closeAfterReply && !this.paused) {
+      let argv = this.held;
+      if (argv !== null) {
+        if (this.pendingWrites > 0) break;
+        this.held = null;
+      } else {
+        try {
+          argv = this.decoder.next();
+        } catch (e) {
+          if (!(e instanceof ProtocolError)) throw e;
           reply.mode = this.decoder.lastWasInline && plainInline ? ReplyMode.Plain : client.resp;
+          const before = reply.out.length;
           reply.error(e.message);
+          this.queueIfPending(before);
           client.closeAfterReply = true;
           break;
         }
-        throw e;
+        if (argv === null) break;
+        if (this.pendingWrites > 0 && !dispatcher.isWrite(argv[0]!)) {
+          this.held = argv;
+          break;
+        }
       }
-      if (argv === null) break;
       client.mode = this.decoder.lastWasInline && plainInline ? ReplyMode.Plain : client.resp;
       reply.mode = client.mode;
       this.now = this.server.clock();
+      const before = reply.out.length;
+      const pendingBefore = this.pendingWrites;
       dispatcher.execute(this, argv);
       this.decoder.authenticated = client.authenticated;
+      if (pendingBefore > 0) this.queueIfPending(before);
       if (reply.out.length >= replyFlushBytes) {
         this.flush();
         if (this.socket.writableNeedDrain) {
@@ -151,7 +194,15 @@ export class Connection implements CommandContext, ReplySink {
       }
     }
     this.flush();
-    if (client.closeAfterReply) this.close();
+    if (client.closeAfterReply && this.pendingWrites === 0) this.close();
+  }
+
+  /** Moves reply text written since `before` behind the replies still pending. */
+  private queueIfPending(before: number): void {
+    if (this.pendingWrites === 0 || this.reply.out.length === before) return;
+    const text = this.reply.out.slice(before);
+    this.reply.out = this.reply.out.slice(0, before);
+    this.replyQueue.push(text);
   }
 
   private flush(): void {

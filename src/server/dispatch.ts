@@ -13,6 +13,12 @@ export class Dispatcher {
     private readonly passwordRequired: () => boolean,
   ) {}
 
+  /** Whether `name` is a write (goes through the log); unknown names are not. */
+  isWrite(name: string): boolean {
+    const spec = this.commands.get(name) ?? this.commands.get(name.toLowerCase());
+    return spec !== undefined && (spec.flags & Flag.Write) !== 0;
+  }
+
   /** Looks up and runs `argv` (argv[0] is the name as sent); every outcome is a reply. */
   execute(ctx: CommandContext, argv: string[]): void {
     const reply = ctx.reply;

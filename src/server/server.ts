@@ -11,12 +11,14 @@ import type { CommandSpec } from '../commands/types.js';
 import { StateMachine } from '../cluster/state-machine.js';
 import { ImmediateWritePath, type WritePath } from '../cluster/write-path.js';
 import { Expirer } from '../cluster/expirer.js';
+import { Persistence } from '../cluster/persistence.js';
+import type { FsyncPolicy } from '../cluster/durable-write-path.js';
 import type { DecoderLimits } from '../protocol/decoder.js';
 import { Config } from './config.js';
 import type { ClientState } from './client-state.js';
 import { Connection } from './connection.js';
 import { Dispatcher } from './dispatch.js';
-import { ServerStats, type InfoProvider, type NodeServices } from './services.js';
+import { ServerStats, usedMemoryBytes, type InfoProvider, type NodeServices } from './services.js';
 import { createLogger } from './log.js';
 import { VERSION } from '../version.js';
 
@@ -50,6 +52,8 @@ export class Server implements NodeServices {
   readonly startTimeMs: number;
   readonly clock: () => number;
   tcpPort = 0;
+  /** The disk side of the node; null when running memory-only. */
+  persistence: Persistence | null = null;
   private readonly listener: net.Server;
   private nextClientId = 1;
   private cron: NodeJS.Timeout | undefined;
@@ -81,8 +85,34 @@ export class Server implements NodeServices {
     };
   }
 
+  get appliedIndex(): number {
+    return this.stateMachine.appliedIndex;
+  }
+
   get outputLimitBytes(): number {
     return this.config.int('client-output-buffer-limit-bytes');
+  }
+
+  /** Recovers data from disk (when persistence is on), then listens. Returns the bound port. */
+  async start(): Promise<number> {
+    if (this.config.bool('persistence')) await this.openPersistence();
+    return this.listen();
+  }
+
+  private async openPersistence(): Promise<void> {
+    const config = this.config;
+    const p = await Persistence.open(this.stateMachine, {
+      dir: config.str('dir'),
+      fsync: () => config.str('appendfsync') as FsyncPolicy,
+      snapshotThresholdBytes: () => config.int('snapshot-threshold'),
+      repair: config.bool('repair-log'),
+      log: this.log,
+      clock: this.clock,
+    });
+    this.persistence = p;
+    this.writePath = p.writePath;
+    this.infoProviders.set('persistence', () => p.info());
+    this.expirer.sweepAll();
   }
 
   async listen(): Promise<number> {
@@ -105,6 +135,7 @@ export class Server implements NodeServices {
   /** Background work at `hz`: bounded active expiry and idle-client timeouts, as Redis's serverCron. */
   private cronTick(periodMs: number): void {
     this.expirer.cycle(periodMs * activeExpireBudgetShare, this.config.int('active-expire-effort'));
+    this.stats.sampleInstantaneous(this.clock(), usedMemoryBytes());
     const timeoutS = this.config.int('timeout');
     if (timeoutS > 0) {
       const now = this.clock();
@@ -158,5 +189,6 @@ export class Server implements NodeServices {
     for (const conn of this.connections.values()) conn.close();
     for (const conn of this.connections.values()) conn.destroy();
     await closed;
+    await this.persistence?.close();
   }
 }
