@@ -1,0 +1,782 @@
+import assert from 'node:assert';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { readU64, writeU64 } from './binary.js';
+import { crc32 } from './crc32.js';
+import { fsyncDir, isErrno, pad20, readFileIfExists, unlinkIfExists, writeFileAtomic } from './fsutil.js';
+
+// The write-ahead log IS the Raft log: one record per entry, in index order, in
+// segment files `wal/<first index, 20 digits>.seg`. A segment's name is the index
+// of its first record, so the files alone describe the log without an index file.
+//
+// Record layout (little-endian):
+//   offset  size  field
+//        0     4  len    bytes after the crc field: 16 + payload length
+//        4     4  crc    CRC-32 of everything after it: [index][term][payload]
+//        8     8  index
+//       16     8  term
+//       24   len-16  payload
+// A damaged length makes the reader checksum the wrong byte range, which fails
+// like any other damage; one contiguous range keeps it to one crc32 call per
+// record (the call, not the bytes, dominates for small entries). A zero-filled
+// region reads as len = 0, below the minimum and therefore never valid.
+//
+// `wal/COMPACT` records the compaction point (index, term) of the last
+// compactPrefix, written atomically before any segment is deleted, so that a
+// crash between the two steps leaves extra segments (ignored and removed on
+// open) rather than a hole.
+
+export const RECORD_HEADER_BYTES = 24;
+const RECORD_LEN_MIN = 16;
+/** Largest payload accepted; matches Redis's default proto-max-bulk-len. */
+export const ENTRY_BYTES_MAX = 512 * 1024 * 1024;
+export const SEGMENT_BYTES_DEFAULT = 64 * 1024 * 1024;
+const COMPACT_MAGIC = 0x50434d4b; // "KMCP"
+const COMPACT_FILE_BYTES = 24;
+const SEGMENT_NAME = /^(\d{20})\.seg$/;
+
+export interface LogEntry {
+  readonly index: number;
+  readonly term: number;
+  readonly data: Buffer;
+}
+
+/**
+ * The file operations the WAL performs after start-up. Injectable so tests can
+ * count fdatasync calls or make a write fail with ENOSPC.
+ */
+export interface WalFileSystem {
+  open(file: string, flags: string): Promise<number>;
+  /** May write fewer bytes than asked (like writev(2)); the WAL continues from there. */
+  writev(fd: number, buffers: readonly Buffer[], position: number): Promise<number>;
+  fdatasync(fd: number): Promise<void>;
+  ftruncate(fd: number, length: number): Promise<void>;
+  close(fd: number): Promise<void>;
+  unlink(file: string): Promise<void>;
+  fsyncDir(dir: string): Promise<void>;
+}
+
+export const nodeWalFileSystem: WalFileSystem = {
+  open: (file, flags) =>
+    new Promise((resolve, reject) => fs.open(file, flags, 0o644, (err, fd) => (err ? reject(err) : resolve(fd)))),
+  writev: (fd, buffers, position) =>
+    new Promise((resolve, reject) =>
+      fs.writev(fd, buffers, position, (err, n) => (err ? reject(err) : resolve(n))),
+    ),
+  fdatasync: (fd) => new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve()))),
+  ftruncate: (fd, length) =>
+    new Promise((resolve, reject) => fs.ftruncate(fd, length, (err) => (err ? reject(err) : resolve()))),
+  close: (fd) => new Promise((resolve, reject) => fs.close(fd, (err) => (err ? reject(err) : resolve()))),
+  unlink: (file) => unlinkIfExists(file),
+  fsyncDir: (dir) => fsyncDir(dir),
+};
+
+export interface WalOptions {
+  /** A segment is closed and a new one started once it would exceed this size. */
+  segmentBytes?: number;
+  /** Truncate at mid-log damage (dropping everything after it) instead of refusing to open. */
+  repair?: boolean;
+  warn?: (msg: string) => void;
+  fs?: WalFileSystem;
+}
+
+export class LogCorruptionError extends Error {
+  override readonly name = 'LogCorruptionError';
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    readonly reason: string,
+  ) {
+    super(`WAL corruption in ${file} at byte offset ${offset}: ${reason} (start with repair to truncate the log there)`);
+  }
+}
+
+/**
+ * The WAL stopped accepting work because the disk state is unknown: an fsync
+ * failed (the kernel may have dropped the dirty pages, so a retry could report
+ * success for data that is gone) or undoing a failed write failed. Only a
+ * restart, which re-reads the files, is safe.
+ */
+export class WalFailedError extends Error {
+  override readonly name = 'WalFailedError';
+  constructor(cause: unknown) {
+    super(`WAL failed and must be reopened: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+interface Segment {
+  readonly firstIndex: number;
+  /** Size once every queued disk operation has run. */
+  bytes: number;
+}
+
+type DiskOp =
+  | { kind: 'write'; seg: number; offset: number; bytes: number; bufs: Buffer[] }
+  | { kind: 'truncate'; seg: number; offset: number; drop: number[] }
+  | { kind: 'compact'; index: number; term: number; drop: number[] };
+
+interface Deferred {
+  sync: boolean;
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export class Wal {
+  // Logical state: what the log is once every queued disk operation has run.
+  // The Raft core reads only this; the disk catches up at flush.
+  private compactIndex: number;
+  private compactTerm: number;
+  /** Entries compactIndex+1 ..= lastIndex. */
+  private log: LogEntry[];
+  /** Byte offset of each entry of `log` inside its segment (parallel array). */
+  private offsets: number[];
+  /** Sorted by firstIndex; the last one receives appends. */
+  private segments: Segment[];
+
+  private ops: DiskOp[] = [];
+  private queuedBytes = 0;
+
+  // Disk-side state, touched only by the flush worker.
+  private openSeg = -1;
+  private openFd = -1;
+  private dirty = false;
+  private readonly filesOnDisk: Set<number>;
+
+  private failure: WalFailedError | null = null;
+  private closed = false;
+  private inFlight: Promise<void> | null = null;
+  private next: Deferred | null = null;
+
+  private constructor(
+    private readonly walDir: string,
+    private readonly fsys: WalFileSystem,
+    private readonly segmentBytes: number,
+    state: RecoveredState,
+  ) {
+    this.compactIndex = state.compactIndex;
+    this.compactTerm = state.compactTerm;
+    this.log = state.log;
+    this.offsets = state.offsets;
+    this.segments = state.segments;
+    this.filesOnDisk = new Set(state.segments.map((s) => s.firstIndex));
+    this.checkInvariants();
+  }
+
+  /** Opens (creating if needed) the log under `<dir>/wal`, recovering whatever a crash left behind. */
+  static async open(dir: string, opts: WalOptions = {}): Promise<Wal> {
+    const segmentBytes = opts.segmentBytes ?? SEGMENT_BYTES_DEFAULT;
+    assert(Number.isSafeInteger(segmentBytes) && segmentBytes >= RECORD_HEADER_BYTES, 'segmentBytes too small');
+    const walDir = path.join(dir, 'wal');
+    await fsp.mkdir(walDir, { recursive: true });
+    const warn = opts.warn ?? ((msg: string) => process.emitWarning(msg, 'KeyMeshWalWarning'));
+    const state = await recover(walDir, opts.repair === true, warn);
+    return new Wal(walDir, opts.fs ?? nodeWalFileSystem, segmentBytes, state);
+  }
+
+  /** First index still held (compaction point + 1); equals lastIndex + 1 when the log is empty. */
+  get firstIndex(): number {
+    return this.compactIndex + 1;
+  }
+
+  get lastIndex(): number {
+    return this.compactIndex + this.log.length;
+  }
+
+  get lastTerm(): number {
+    const last = this.log[this.log.length - 1];
+    return last === undefined ? this.compactTerm : last.term;
+  }
+
+  /** The (index, term) of the last compactPrefix; (0, 0) for a log never compacted. */
+  get compactedThrough(): { index: number; term: number } {
+    return { index: this.compactIndex, term: this.compactTerm };
+  }
+
+  /** Encoded bytes appended but not yet written; callers use it for backpressure. */
+  get pendingBytes(): number {
+    return this.queuedBytes;
+  }
+
+  /**
+   * Term of the entry at `index`, also answered for the compaction point itself.
+   * `undefined` when the entry is compacted away or beyond the end.
+   */
+  term(index: number): number | undefined {
+    if (index === this.compactIndex) return this.compactTerm;
+    if (index < this.compactIndex || index > this.lastIndex) return undefined;
+    const entry = this.log[index - this.compactIndex - 1];
+    assert(entry !== undefined && entry.index === index);
+    return entry.term;
+  }
+
+  /**
+   * Entries in [lo, hi). With maxBytes, stops before the payload total would
+   * exceed it, but always returns at least one entry so a large entry cannot
+   * stall replication. The returned objects are shared: do not mutate them.
+   */
+  entries(lo: number, hi: number, maxBytes?: number): LogEntry[] {
+    if (!(lo >= this.firstIndex && lo <= hi && hi <= this.lastIndex + 1)) {
+      assert.fail(`entries(${lo}, ${hi}) outside [${this.firstIndex}, ${this.lastIndex + 1}]`);
+    }
+    const from = lo - this.compactIndex - 1;
+    const to = hi - this.compactIndex - 1;
+    if (maxBytes === undefined) return this.log.slice(from, to);
+    const out: LogEntry[] = [];
+    let bytes = 0;
+    for (let i = from; i < to; i++) {
+      const e = this.log[i]!;
+      bytes += e.data.length;
+      if (out.length > 0 && bytes > maxBytes) break;
+      out.push(e);
+    }
+    return out;
+  }
+
+  /**
+   * Adds entries to the end of the log, in memory and to the write queue; no
+   * I/O happens until flush. The payload is copied, so the caller may reuse its
+   * buffers; the `data` of entries read back is a view of that copy.
+   */
+  append(entries: readonly LogEntry[]): void {
+    this.checkUsable();
+    if (entries.length === 0) return;
+    let expected = this.lastIndex + 1;
+    let prevTerm = this.lastTerm;
+    let total = 0;
+    for (const e of entries) {
+      // Hot path: messages are built only on failure.
+      if (e.index !== expected) assert.fail(`append: index ${e.index}, expected ${expected}`);
+      if (!(Number.isSafeInteger(e.term) && e.term >= 1 && e.term >= prevTerm)) assert.fail(`append: term ${e.term} after ${prevTerm}`);
+      if (e.data.length > ENTRY_BYTES_MAX) assert.fail(`append: entry of ${e.data.length} bytes exceeds ${ENTRY_BYTES_MAX}`);
+      total += RECORD_HEADER_BYTES + e.data.length;
+      expected++;
+      prevTerm = e.term;
+    }
+    // One allocation per call: the records of a batch sit side by side, so the
+    // write queue can hand the kernel one iovec per batch instead of per entry.
+    const buf = Buffer.allocUnsafe(total);
+    let pos = 0;
+    let seg = this.segments[this.segments.length - 1];
+    // Records of this call that go to `seg` start at buf[runStart], file offset runOffset.
+    let runStart = 0;
+    let runOffset = seg === undefined ? 0 : seg.bytes;
+    for (const e of entries) {
+      const recBytes = RECORD_HEADER_BYTES + e.data.length;
+      if (seg === undefined || (seg.bytes > 0 && seg.bytes + recBytes > this.segmentBytes)) {
+        if (seg !== undefined && pos > runStart) this.enqueueWrite(seg.firstIndex, runOffset, buf.subarray(runStart, pos));
+        seg = { firstIndex: e.index, bytes: 0 };
+        this.segments.push(seg);
+        runStart = pos;
+        runOffset = 0;
+      }
+      encodeRecord(buf, pos, e);
+      this.offsets.push(seg.bytes);
+      seg.bytes += recBytes;
+      this.log.push({ index: e.index, term: e.term, data: buf.subarray(pos + RECORD_HEADER_BYTES, pos + recBytes) });
+      pos += recBytes;
+    }
+    assert(seg !== undefined && pos === total && pos > runStart);
+    this.enqueueWrite(seg.firstIndex, runOffset, buf.subarray(runStart, pos));
+  }
+
+  /**
+   * Writes everything appended so far (one writev per segment touched) and,
+   * with sync, fdatasyncs it. Calls made while a flush is running are merged
+   * into a single following flush, so every append of an event-loop turn shares
+   * one fsync (group commit). A write error (e.g. ENOSPC) rejects the promise
+   * after the file has been cut back to its last good size; the entries stay
+   * queued and the next flush retries them.
+   */
+  flush(opts: { sync: boolean }): Promise<void> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new Error('WAL is closed'));
+    if (this.inFlight === null) return this.startFlush(opts.sync);
+    if (this.next === null) {
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.next = { sync: opts.sync, promise, resolve, reject };
+    } else if (opts.sync) {
+      this.next.sync = true;
+    }
+    return this.next.promise;
+  }
+
+  /**
+   * Removes entries >= fromIndex (a Raft conflict), in memory at once and on
+   * disk before the promise resolves. Appends made after the call (even before
+   * it resolves) land after the cut.
+   */
+  truncateSuffix(fromIndex: number): Promise<void> {
+    this.checkUsable();
+    assert(fromIndex > this.compactIndex, `truncateSuffix(${fromIndex}) would cut compacted entries (through ${this.compactIndex})`);
+    assert(fromIndex <= this.lastIndex + 1, `truncateSuffix(${fromIndex}) beyond last index ${this.lastIndex}`);
+    if (fromIndex === this.lastIndex + 1) return this.flush({ sync: true });
+    const at = fromIndex - this.compactIndex - 1;
+    const offset = this.offsets[at]!;
+    const k = this.segmentOf(fromIndex);
+    const seg = this.segments[k]!;
+    const drop = this.segments.slice(k + 1).map((s) => s.firstIndex);
+    this.segments.length = k + 1;
+    seg.bytes = offset;
+    this.log.length = at;
+    this.offsets.length = at;
+    this.ops.push({ kind: 'truncate', seg: seg.firstIndex, offset, drop });
+    this.checkInvariants();
+    return this.flush({ sync: true });
+  }
+
+  /**
+   * Forgets entries <= throughIndex once a snapshot covers them; deletes the
+   * segments holding nothing newer. throughIndex may lie beyond the last index
+   * (a snapshot received from the leader): the whole log is dropped and the
+   * next append must be throughIndex + 1. When throughIndex is inside the log
+   * its term must match; to install a snapshot that conflicts with the log,
+   * truncateSuffix first.
+   */
+  compactPrefix(throughIndex: number, throughTerm: number): Promise<void> {
+    this.checkUsable();
+    assert(throughIndex >= this.compactIndex, `compactPrefix(${throughIndex}) behind compaction point ${this.compactIndex}`);
+    assert(Number.isSafeInteger(throughTerm) && throughTerm >= this.compactTerm, `compactPrefix: term ${throughTerm} behind ${this.compactTerm}`);
+    if (throughIndex === this.compactIndex) {
+      assert(throughTerm === this.compactTerm, 'compactPrefix: same index, different term');
+      return this.flush({ sync: false });
+    }
+    const oldLast = this.lastIndex;
+    if (throughIndex <= oldLast) {
+      const t = this.term(throughIndex);
+      assert(t === throughTerm, `compactPrefix: entry ${throughIndex} has term ${t}, snapshot says ${throughTerm}`);
+      const n = throughIndex - this.compactIndex;
+      this.log.splice(0, n);
+      this.offsets.splice(0, n);
+    } else {
+      this.log = [];
+      this.offsets = [];
+    }
+    // A segment is covered when its last index (the next one's first - 1, or
+    // the old last index for the tail) is <= throughIndex.
+    let keepFrom = 0;
+    while (keepFrom < this.segments.length) {
+      const following = this.segments[keepFrom + 1];
+      const segLast = following === undefined ? oldLast : following.firstIndex - 1;
+      if (segLast > throughIndex) break;
+      keepFrom++;
+    }
+    const drop = this.segments.slice(0, keepFrom).map((s) => s.firstIndex);
+    this.segments.splice(0, keepFrom);
+    this.compactIndex = throughIndex;
+    this.compactTerm = throughTerm;
+    this.ops.push({ kind: 'compact', index: throughIndex, term: throughTerm, drop });
+    this.checkInvariants();
+    return this.flush({ sync: false });
+  }
+
+  /** Flushes and syncs what is queued, then closes the segment file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.failure === null) await this.flush({ sync: true });
+    else if (this.inFlight !== null) await this.inFlight.catch(() => undefined);
+    this.closed = true;
+    if (this.openFd >= 0) {
+      const fd = this.openFd;
+      this.openFd = -1;
+      this.openSeg = -1;
+      await this.fsys.close(fd);
+    }
+  }
+
+  // ---- internals -----------------------------------------------------------
+
+  private checkUsable(): void {
+    if (this.failure !== null) throw this.failure;
+    assert(!this.closed, 'WAL is closed');
+  }
+
+  private checkInvariants(): void {
+    assert(this.log.length === this.offsets.length);
+    const first = this.log[0];
+    assert(first === undefined || first.index === this.compactIndex + 1);
+    const seg0 = this.segments[0];
+    // The segments must hold every in-memory entry; the first may also hold older ones.
+    assert(this.log.length === 0 || (seg0 !== undefined && seg0.firstIndex <= this.compactIndex + 1));
+    const tail = this.segments[this.segments.length - 1];
+    assert(tail === undefined || tail.firstIndex <= this.lastIndex + 1);
+  }
+
+  /** Position in `segments` of the segment holding `index`. */
+  private segmentOf(index: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.segments[mid]!.firstIndex <= index) lo = mid;
+      else hi = mid - 1;
+    }
+    assert(hi >= 0 && this.segments[lo]!.firstIndex <= index, `no segment holds index ${index}`);
+    return lo;
+  }
+
+  private enqueueWrite(seg: number, offset: number, rec: Buffer): void {
+    this.queuedBytes += rec.length;
+    const last = this.ops[this.ops.length - 1];
+    if (last !== undefined && last.kind === 'write' && last.seg === seg && last.offset + last.bytes === offset) {
+      last.bytes += rec.length;
+      const prev = last.bufs[last.bufs.length - 1]!;
+      if (prev.buffer === rec.buffer && prev.byteOffset + prev.length === rec.byteOffset) {
+        last.bufs[last.bufs.length - 1] = Buffer.from(prev.buffer, prev.byteOffset, prev.length + rec.length);
+      } else {
+        last.bufs.push(rec);
+      }
+      return;
+    }
+    this.ops.push({ kind: 'write', seg, offset, bytes: rec.length, bufs: [rec] });
+  }
+
+  private startFlush(sync: boolean): Promise<void> {
+    const p = this.runFlush(sync);
+    this.inFlight = p;
+    const done = (): void => {
+      this.inFlight = null;
+      const n = this.next;
+      this.next = null;
+      if (n === null) return;
+      if (this.failure !== null) n.reject(this.failure);
+      else this.startFlush(n.sync).then(n.resolve, n.reject);
+    };
+    p.then(done, done);
+    return p;
+  }
+
+  private async runFlush(sync: boolean): Promise<void> {
+    const batch = this.ops;
+    this.ops = [];
+    let k = 0;
+    try {
+      for (; k < batch.length; k++) {
+        const op = batch[k]!;
+        await this.execute(op);
+        if (op.kind === 'write') this.queuedBytes -= op.bytes;
+      }
+      if (sync && this.dirty) await this.syncOpen();
+    } catch (err) {
+      // Operations not done go back in front of anything appended meanwhile:
+      // they are idempotent and their order is the log's order.
+      if (this.failure === null) this.ops = batch.slice(k).concat(this.ops);
+      throw this.failure ?? err;
+    }
+    assert(this.queuedBytes >= 0);
+  }
+
+  private async execute(op: DiskOp): Promise<void> {
+    switch (op.kind) {
+      case 'write': {
+        const fd = await this.openSegment(op.seg);
+        this.dirty = true;
+        try {
+          await writeAll(this.fsys, fd, op.bufs, op.offset, op.bytes);
+        } catch (err) {
+          // Nothing after the last good size may survive: a later successful
+          // write at a different offset would otherwise leave a half record
+          // between valid ones.
+          await this.mustSucceed(() => this.fsys.ftruncate(fd, op.offset));
+          throw err;
+        }
+        return;
+      }
+      case 'truncate': {
+        for (const d of [...op.drop].reverse()) await this.removeSegment(d);
+        const fd = await this.openSegment(op.seg);
+        await this.fsys.ftruncate(fd, op.offset);
+        this.dirty = true;
+        await this.syncOpen();
+        if (op.drop.length > 0) await this.mustSucceed(() => this.fsys.fsyncDir(this.walDir));
+        return;
+      }
+      case 'compact': {
+        await writeFileAtomic(path.join(this.walDir, 'COMPACT'), encodeCompactPoint(op.index, op.term));
+        for (const d of op.drop) await this.removeSegment(d);
+        if (op.drop.length > 0) await this.mustSucceed(() => this.fsys.fsyncDir(this.walDir));
+        return;
+      }
+    }
+  }
+
+  private async openSegment(seg: number): Promise<number> {
+    if (this.openSeg === seg) return this.openFd;
+    if (this.openFd >= 0) {
+      // The previous segment must be durable before a later one receives
+      // data, or a crash could keep the later file and lose the earlier tail,
+      // which recovery would rightly call mid-log corruption.
+      if (this.dirty) await this.syncOpen();
+      const fd = this.openFd;
+      this.openFd = -1;
+      this.openSeg = -1;
+      await this.fsys.close(fd);
+    }
+    const create = !this.filesOnDisk.has(seg);
+    const fd = await this.fsys.open(segmentPath(this.walDir, seg), create ? 'wx' : 'r+');
+    this.openFd = fd;
+    this.openSeg = seg;
+    this.dirty = false;
+    if (create) {
+      this.filesOnDisk.add(seg);
+      await this.mustSucceed(() => this.fsys.fsyncDir(this.walDir));
+    }
+    return fd;
+  }
+
+  private async removeSegment(seg: number): Promise<void> {
+    if (this.openSeg === seg) {
+      const fd = this.openFd;
+      this.openFd = -1;
+      this.openSeg = -1;
+      this.dirty = false;
+      await this.fsys.close(fd);
+    }
+    await this.fsys.unlink(segmentPath(this.walDir, seg));
+    this.filesOnDisk.delete(seg);
+  }
+
+  private async syncOpen(): Promise<void> {
+    assert(this.openFd >= 0);
+    const fd = this.openFd;
+    await this.mustSucceed(() => this.fsys.fdatasync(fd));
+    this.dirty = false;
+  }
+
+  private async mustSucceed(fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      this.failure ??= new WalFailedError(err);
+      throw this.failure;
+    }
+  }
+}
+
+function segmentPath(walDir: string, firstIndex: number): string {
+  return path.join(walDir, `${pad20(firstIndex)}.seg`);
+}
+
+function encodeRecord(buf: Buffer, pos: number, e: LogEntry): void {
+  const len = RECORD_LEN_MIN + e.data.length;
+  buf.writeUInt32LE(len, pos);
+  writeU64(buf, e.index, pos + 8);
+  writeU64(buf, e.term, pos + 16);
+  e.data.copy(buf, pos + RECORD_HEADER_BYTES);
+  const end = pos + 4 + 4 + len;
+  buf.writeUInt32LE(crc32(buf.subarray(pos + 8, end)), pos + 4);
+}
+
+async function writeAll(fsys: WalFileSystem, fd: number, bufs: Buffer[], position: number, total: number): Promise<void> {
+  let written = 0;
+  let list = bufs;
+  while (written < total) {
+    const n = await fsys.writev(fd, list, position + written);
+    if (n <= 0) throw new Error(`short write to WAL segment (${written} of ${total} bytes)`);
+    written += n;
+    if (written < total) list = skipBytes(list, n);
+  }
+  assert(written === total, 'wrote past the end of the batch');
+}
+
+function skipBytes(bufs: Buffer[], n: number): Buffer[] {
+  let i = 0;
+  while (i < bufs.length && n >= bufs[i]!.length) n -= bufs[i++]!.length;
+  const rest = bufs.slice(i);
+  if (n > 0) rest[0] = rest[0]!.subarray(n);
+  return rest;
+}
+
+function encodeCompactPoint(index: number, term: number): Buffer {
+  const buf = Buffer.alloc(COMPACT_FILE_BYTES);
+  buf.writeUInt32LE(COMPACT_MAGIC, 0);
+  writeU64(buf, index, 4);
+  writeU64(buf, term, 12);
+  buf.writeUInt32LE(crc32(buf.subarray(0, 20)), 20);
+  return buf;
+}
+
+// ---- recovery ---------------------------------------------------------------
+
+interface RecoveredState {
+  compactIndex: number;
+  compactTerm: number;
+  log: LogEntry[];
+  offsets: number[];
+  segments: Segment[];
+}
+
+/** Checks the record at `off`; returns its size, or why it is not a valid record. */
+function checkRecord(buf: Buffer, off: number, expectedIndex: number, prevTerm: number): number | string {
+  const avail = buf.length - off;
+  if (avail < RECORD_HEADER_BYTES) return `partial record header (${avail} bytes)`;
+  const len = buf.readUInt32LE(off);
+  if (len < RECORD_LEN_MIN || len > RECORD_LEN_MIN + ENTRY_BYTES_MAX) return `invalid record length ${len}`;
+  const size = 8 + len;
+  if (size > avail) return `partial record (${avail} of ${size} bytes)`;
+  if (crc32(buf.subarray(off + 8, off + size)) !== buf.readUInt32LE(off + 4)) return 'checksum mismatch';
+  const index = readU64(buf, off + 8);
+  const term = readU64(buf, off + 16);
+  if (index !== expectedIndex) return `index ${index}, expected ${expectedIndex}`;
+  if (term < prevTerm || term < 1) return `term ${term} after term ${prevTerm}`;
+  return size;
+}
+
+/** Largest gap of indexes between a damaged record and an intact one after it that we look for. */
+const intactSearchIndexSpan = 1_000_000;
+
+/**
+ * Whether some intact record (valid length and checksum, an index at or after the damaged
+ * one) starts anywhere after `off`. The index filter keeps checksum work to the rare
+ * offsets that could hold a record, so even a large segment scans quickly.
+ */
+function intactRecordAfter(buf: Buffer, off: number, expectedIndex: number): boolean {
+  for (let p = off + 1; p + RECORD_HEADER_BYTES <= buf.length; p++) {
+    const hi = buf.readUInt32LE(p + 12);
+    if (hi !== Math.floor(expectedIndex / 2 ** 32)) continue;
+    const index = hi * 2 ** 32 + buf.readUInt32LE(p + 8);
+    if (index < expectedIndex || index > expectedIndex + intactSearchIndexSpan) continue;
+    const len = buf.readUInt32LE(p);
+    if (len < RECORD_LEN_MIN || p + 8 + len > buf.length) continue;
+    if (crc32(buf.subarray(p + 8, p + 8 + len)) === buf.readUInt32LE(p + 4)) return true;
+  }
+  return false;
+}
+
+async function recover(walDir: string, repair: boolean, warn: (msg: string) => void): Promise<RecoveredState> {
+  const compactFile = path.join(walDir, 'COMPACT');
+  let compactIndex = 0;
+  let compactTerm = 0;
+  const cp = await readFileIfExists(compactFile);
+  if (cp !== null) {
+    if (cp.length !== COMPACT_FILE_BYTES || cp.readUInt32LE(0) !== COMPACT_MAGIC || crc32(cp.subarray(0, 20)) !== cp.readUInt32LE(20)) {
+      throw new LogCorruptionError(compactFile, 0, 'compaction point record is damaged');
+    }
+    compactIndex = readU64(cp, 4);
+    compactTerm = readU64(cp, 12);
+    if (compactIndex < 0 || compactTerm < 0) throw new LogCorruptionError(compactFile, 4, 'compaction point out of range');
+  }
+
+  const names = await fsp.readdir(walDir);
+  const segs: number[] = [];
+  for (const name of names) {
+    if (name.endsWith('.tmp')) await unlinkIfExists(path.join(walDir, name));
+    const m = SEGMENT_NAME.exec(name);
+    if (m === null) continue;
+    const first = Number(m[1]);
+    if (!Number.isSafeInteger(first) || first < 1) throw new LogCorruptionError(path.join(walDir, name), 0, 'segment name out of range');
+    segs.push(first);
+  }
+  segs.sort((a, b) => a - b);
+
+  // Segments wholly behind the compaction point are leftovers of a compaction
+  // interrupted after its COMPACT file was written.
+  let start = 0;
+  while (start + 1 < segs.length && segs[start + 1]! <= compactIndex + 1) {
+    await unlinkIfExists(segmentPath(walDir, segs[start]!));
+    start++;
+  }
+
+  const log: LogEntry[] = [];
+  const offsets: number[] = [];
+  const segments: Segment[] = [];
+  let expected = -1;
+  let prevTerm = 0;
+
+  const cutAt = async (k: number, off: number, reason: string, tornTail: boolean): Promise<void> => {
+    const file = segmentPath(walDir, segs[k]!);
+    if (!tornTail && !repair) throw new LogCorruptionError(file, off, reason);
+    const later = segs.slice(k + 1);
+    warn(
+      `WAL: ${tornTail ? 'torn tail' : 'REPAIR: damaged log'} in ${file} at byte offset ${off} (${reason}); ` +
+        `truncating there${later.length > 0 ? ` and deleting ${later.length} later segment(s)` : ''}`,
+    );
+    for (const s of later.reverse()) await unlinkIfExists(segmentPath(walDir, s));
+    const fh = await fsp.open(file, 'r+');
+    try {
+      await fh.truncate(off);
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    await fsyncDir(walDir);
+  };
+
+  for (let k = start; k < segs.length; k++) {
+    const first = segs[k]!;
+    const file = segmentPath(walDir, first);
+    const isLast = k === segs.length - 1;
+    if (k === start) {
+      if (first > compactIndex + 1) {
+        throw new LogCorruptionError(file, 0, `log starts at index ${first} but the compaction point is ${compactIndex}: entries are missing`);
+      }
+      expected = first;
+    } else if (first !== expected) {
+      // A misnamed file is not a torn write, even when it is the last one.
+      if (!repair) throw new LogCorruptionError(file, 0, `segment starts at index ${first}, expected ${expected}`);
+      warn(`WAL: REPAIR: ${file} starts at index ${first}, expected ${expected}; deleting it and ${segs.length - 1 - k} later segment(s)`);
+      for (const s of segs.slice(k).reverse()) await unlinkIfExists(segmentPath(walDir, s));
+      segs.length = k;
+      break;
+    }
+    const buf = await fsp.readFile(file);
+    let off = 0;
+    let damage: string | null = null;
+    while (off < buf.length) {
+      const r = checkRecord(buf, off, expected, prevTerm);
+      if (typeof r === 'string') {
+        damage = r;
+        break;
+      }
+      const term = readU64(buf, off + 16);
+      if (expected === compactIndex && compactIndex > 0 && term !== compactTerm) {
+        damage = `entry ${expected} has term ${term} but the compaction point says ${compactTerm}`;
+        break;
+      }
+      if (expected > compactIndex) {
+        if (expected === compactIndex + 1 && term < compactTerm) {
+          damage = `entry ${expected} has term ${term}, older than compaction term ${compactTerm}`;
+          break;
+        }
+        log.push({ index: expected, term, data: buf.subarray(off + RECORD_HEADER_BYTES, off + r) });
+        offsets.push(off);
+      }
+      prevTerm = term;
+      expected++;
+      off += r;
+    }
+    segments.push({ firstIndex: first, bytes: off });
+    if (damage !== null) {
+      // A crash can only tear the end of the log. Damage with an intact record after it is
+      // something else (bit rot, a bad sector): cutting there would drop acknowledged writes.
+      const torn = isLast && !intactRecordAfter(buf, off, expected);
+      if (isLast && !torn) damage += '; intact records follow, so this is not a torn write';
+      await cutAt(k, off, damage, torn);
+      segs.length = k + 1;
+      break;
+    }
+  }
+
+  if (expected - 1 < compactIndex) {
+    // Everything on disk is older than the snapshot (it was installed from a
+    // leader ahead of this log): the segments are garbage, and keeping the
+    // tail would put the next index right after a stale one in the same file.
+    for (const s of segments) await unlinkIfExists(segmentPath(walDir, s.firstIndex));
+    segments.length = 0;
+    log.length = 0;
+    offsets.length = 0;
+  }
+  assert(log.length === offsets.length);
+  return { compactIndex, compactTerm, log, offsets, segments };
+}
+
+/** True when `err` is the ENOSPC a full disk reports; callers map it to a client-facing error. */
+export function isDiskFull(err: unknown): boolean {
+  return isErrno(err, 'ENOSPC') || (err instanceof WalFailedError && isErrno(err.cause, 'ENOSPC'));
+}

@@ -1,0 +1,468 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { LogCorruptionError, RECORD_HEADER_BYTES, Wal, WalFailedError } from '../../src/storage/wal.js';
+import type { LogEntry } from '../../src/storage/wal.js';
+import { countingFs, makeEntries, removeDir, segmentFiles, tempDir } from './helpers.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = tempDir();
+});
+afterEach(() => {
+  removeDir(dir);
+});
+
+function assertSameEntries(actual: readonly LogEntry[], expected: readonly LogEntry[]): void {
+  assert.equal(actual.length, expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    assert.equal(actual[i]!.index, expected[i]!.index);
+    assert.equal(actual[i]!.term, expected[i]!.term);
+    assert.ok(actual[i]!.data.equals(expected[i]!.data), `payload of entry ${expected[i]!.index}`);
+  }
+}
+
+function noWarnings(): { warn: (m: string) => void; messages: string[] } {
+  const messages: string[] = [];
+  return { warn: (m) => messages.push(m), messages };
+}
+
+async function reopen(opts: { segmentBytes?: number; repair?: boolean } = {}) {
+  const w = noWarnings();
+  const wal = await Wal.open(dir, { ...opts, warn: w.warn });
+  return { wal, messages: w.messages };
+}
+
+describe('wal: round trip', () => {
+  test('append, flush and reopen across several segments', async () => {
+    const wal = await Wal.open(dir, { segmentBytes: 1024 });
+    assert.equal(wal.firstIndex, 1);
+    assert.equal(wal.lastIndex, 0);
+    assert.equal(wal.term(0), 0);
+    const all = [...makeEntries(1, 50, 1), ...makeEntries(51, 50, 2), ...makeEntries(101, 100, 5)];
+    wal.append(all.slice(0, 50));
+    await wal.flush({ sync: true });
+    wal.append(all.slice(50, 120));
+    await wal.flush({ sync: false });
+    wal.append(all.slice(120));
+    await wal.close();
+    assert.ok(segmentFiles(dir).length >= 5, `expected several segments, got ${segmentFiles(dir).length}`);
+    for (const name of segmentFiles(dir)) {
+      assert.ok(fs.statSync(path.join(dir, 'wal', name)).size <= 1024);
+    }
+
+    const { wal: again, messages } = await reopen({ segmentBytes: 1024 });
+    assert.deepEqual(messages, []);
+    assert.equal(again.firstIndex, 1);
+    assert.equal(again.lastIndex, 200);
+    assert.equal(again.lastTerm, 5);
+    assertSameEntries(again.entries(1, 201), all);
+    assert.equal(again.term(50), 1);
+    assert.equal(again.term(51), 2);
+    assert.equal(again.term(201), undefined);
+    // Appending after recovery continues the same files.
+    again.append(makeEntries(201, 10, 6));
+    await again.close();
+    const { wal: third } = await reopen({ segmentBytes: 1024 });
+    assert.equal(third.lastIndex, 210);
+    assert.equal(third.term(210), 6);
+    await third.close();
+  });
+
+  test('a payload larger than a segment gets a segment of its own', async () => {
+    const wal = await Wal.open(dir, { segmentBytes: 256 });
+    const big = makeEntries(1, 3, 1, (i) => (i === 2 ? 1000 : 20));
+    wal.append(big);
+    await wal.close();
+    assert.deepEqual(segmentFiles(dir).map((n) => Number(n.slice(0, 20))), [1, 2, 3]);
+    const { wal: again } = await reopen({ segmentBytes: 256 });
+    assertSameEntries(again.entries(1, 4), big);
+    await again.close();
+  });
+
+  test('append copies the payload, so callers may reuse their buffers', async () => {
+    const wal = await Wal.open(dir);
+    const data = Buffer.from('original');
+    wal.append([{ index: 1, term: 1, data }]);
+    data.write('mutated!');
+    assert.equal(wal.entries(1, 2)[0]!.data.toString(), 'original');
+    await wal.close();
+  });
+
+  test('entries() honours maxBytes but always returns at least one entry', async () => {
+    const wal = await Wal.open(dir);
+    wal.append(makeEntries(1, 10, 1, () => 100));
+    assert.equal(wal.entries(1, 11, 350).length, 3);
+    assert.equal(wal.entries(1, 11, 10).length, 1);
+    assert.equal(wal.entries(4, 4).length, 0);
+    assert.throws(() => wal.entries(0, 3), /outside/);
+    assert.throws(() => wal.entries(1, 12), /outside/);
+    await wal.close();
+  });
+
+  test('compactPrefix refuses a term that disagrees with the log', async () => {
+    const wal = await Wal.open(dir);
+    wal.append(makeEntries(1, 5, 2));
+    assert.throws(() => wal.compactPrefix(3, 1), /entry 3 has term 2/);
+    assert.equal(wal.firstIndex, 1);
+    await wal.close();
+  });
+
+  test('append refuses a gap or a term that goes back', async () => {
+    const wal = await Wal.open(dir);
+    wal.append(makeEntries(1, 3, 2));
+    assert.throws(() => wal.append(makeEntries(5, 1, 2)), /expected 4/);
+    assert.throws(() => wal.append(makeEntries(4, 1, 1)), /term 1 after 2/);
+    assert.equal(wal.lastIndex, 3);
+    await wal.close();
+  });
+});
+
+describe('wal: truncateSuffix', () => {
+  test('a conflict truncates in memory at once and on disk, and new entries follow', async () => {
+    const wal = await Wal.open(dir, { segmentBytes: 1024 });
+    const first = makeEntries(1, 100, 1);
+    wal.append(first);
+    await wal.flush({ sync: true });
+    const files = segmentFiles(dir).length;
+    const p = wal.truncateSuffix(40);
+    assert.equal(wal.lastIndex, 39);
+    const replacement = makeEntries(40, 30, 2);
+    wal.append(replacement); // before the truncation reached the disk
+    await p;
+    await wal.close();
+    assert.ok(segmentFiles(dir).length < files);
+
+    const { wal: again, messages } = await reopen({ segmentBytes: 1024 });
+    assert.deepEqual(messages, []);
+    assert.equal(again.lastIndex, 69);
+    assertSameEntries(again.entries(1, 70), [...first.slice(0, 39), ...replacement]);
+    await again.close();
+  });
+
+  test('truncating at a segment boundary and before anything was flushed', async () => {
+    const wal = await Wal.open(dir, { segmentBytes: 512 });
+    wal.append(makeEntries(1, 60, 1));
+    await wal.flush({ sync: true });
+    const boundary = Number(segmentFiles(dir)[1]!.slice(0, 20));
+    await wal.truncateSuffix(boundary);
+    assert.equal(wal.lastIndex, boundary - 1);
+    wal.append(makeEntries(boundary, 5, 3));
+    await wal.truncateSuffix(boundary + 2); // only in the queue so far
+    await wal.close();
+    const { wal: again } = await reopen({ segmentBytes: 512 });
+    assert.equal(again.lastIndex, boundary + 1);
+    assert.equal(again.term(boundary + 1), 3);
+    assert.equal(again.term(boundary - 1), 1);
+    await again.close();
+  });
+
+  test('truncating everything after the compaction point', async () => {
+    const wal = await Wal.open(dir, { segmentBytes: 512 });
+    wal.append(makeEntries(1, 60, 1));
+    await wal.compactPrefix(20, 1);
+    await wal.truncateSuffix(21);
+    assert.equal(wal.lastIndex, 20);
+    assert.throws(() => wal.truncateSuffix(20), /compacted/);
+    wal.append(makeEntries(21, 2, 4));
+    await wal.close();
+    const { wal: again } = await reopen({ segmentBytes: 512 });
+    assert.equal(again.firstIndex, 21);
+    assert.equal(again.lastIndex, 22);
+    assert.equal(again.term(20), 1);
+    assert.equal(again.term(22), 4);
+    await again.close();
+  });
+});
+
+describe('wal: compactPrefix', () => {
+  test('drops covered segments, remembers the compaction term, survives reopen', async () => {
+    const wal = await Wal.open(dir, { segmentBytes: 1024 });
+    const all = [...makeEntries(1, 150, 1), ...makeEntries(151, 50, 2)];
+    wal.append(all);
+    await wal.flush({ sync: true });
+    const before = segmentFiles(dir);
+    await wal.compactPrefix(150, 1);
+    assert.equal(wal.firstIndex, 151);
+    assert.equal(wal.term(150), 1);
+    assert.equal(wal.term(149), undefined);
+    const after = segmentFiles(dir);
+    assert.ok(after.length < before.length);
+    // The first remaining segment still holds index 151.
+    assert.ok(Number(after[0]!.slice(0, 20)) <= 151);
+    await wal.close();
+
+    const { wal: again, messages } = await reopen({ segmentBytes: 1024 });
+    assert.deepEqual(messages, []);
+    assert.equal(again.firstIndex, 151);
+    assert.equal(again.lastIndex, 200);
+    assert.equal(again.term(150), 1);
+    assertSameEntries(again.entries(151, 201), all.slice(150));
+    await again.close();
+  });
+
+  test('a snapshot beyond the log drops it all; the log restarts after it', async () => {
+    const wal = await Wal.open(dir, { segmentBytes: 1024 });
+    wal.append(makeEntries(1, 80, 1));
+    await wal.flush({ sync: true });
+    await wal.compactPrefix(500, 3);
+    assert.equal(segmentFiles(dir).length, 0);
+    assert.equal(wal.lastIndex, 500);
+    assert.equal(wal.lastTerm, 3);
+    wal.append(makeEntries(501, 5, 3));
+    await wal.close();
+    const { wal: again } = await reopen({ segmentBytes: 1024 });
+    assert.equal(again.firstIndex, 501);
+    assert.equal(again.lastIndex, 505);
+    assert.equal(again.term(500), 3);
+    await again.close();
+  });
+
+  test('segments left behind by a compaction cut short are ignored and removed', async () => {
+    const wal = await Wal.open(dir, { segmentBytes: 512 });
+    wal.append(makeEntries(1, 100, 1));
+    await wal.close();
+    const saved = segmentFiles(dir).map((n) => [n, fs.readFileSync(path.join(dir, 'wal', n))] as const);
+    const w2 = await Wal.open(dir, { segmentBytes: 512 });
+    await w2.compactPrefix(70, 1);
+    await w2.close();
+    // Put the deleted segments back, as if the process died before unlinking them.
+    for (const [n, b] of saved) fs.writeFileSync(path.join(dir, 'wal', n), b);
+    const { wal: again, messages } = await reopen({ segmentBytes: 512 });
+    assert.deepEqual(messages, []);
+    assert.equal(again.firstIndex, 71);
+    assert.equal(again.lastIndex, 100);
+    assert.ok(Number(segmentFiles(dir)[0]!.slice(0, 20)) <= 71);
+    assert.ok(Number(segmentFiles(dir)[1]?.slice(0, 20) ?? '999') > 71);
+    await again.close();
+  });
+});
+
+describe('wal: recovery from a torn or damaged log', () => {
+  async function writeLog(count: number, segmentBytes = 1 << 20): Promise<LogEntry[]> {
+    const wal = await Wal.open(dir, { segmentBytes });
+    const entries = makeEntries(1, count, 1, (i) => 20 + i);
+    wal.append(entries);
+    await wal.close();
+    return entries;
+  }
+
+  for (const layout of ['one segment', 'last record alone in the last segment'] as const) {
+    test(`a cut at every byte inside the last record loses only that record (${layout})`, async () => {
+      // 10 records of 44..53 bytes: a 480-byte segment fits 9 of them, not 10.
+      const entries = await writeLog(10, layout === 'one segment' ? 1 << 20 : 480);
+      const names = segmentFiles(dir);
+      assert.equal(names.length, layout === 'one segment' ? 1 : 2);
+      const file = path.join(dir, 'wal', names.at(-1)!);
+      const whole = fs.readFileSync(file);
+      const lastStart = whole.length - (RECORD_HEADER_BYTES + entries[9]!.data.length);
+      let checked = 0;
+      for (let cut = lastStart + 1; cut < whole.length; cut++) {
+        fs.writeFileSync(file, whole.subarray(0, cut));
+        const { wal, messages } = await reopen();
+        assert.equal(wal.lastIndex, 9, `cut at ${cut}`);
+        assertSameEntries(wal.entries(1, 10), entries.slice(0, 9));
+        assert.equal(messages.length, 1, `cut at ${cut}`);
+        assert.match(messages[0]!, /torn tail/);
+        assert.match(messages[0]!, new RegExp(`byte offset ${lastStart}\\b`));
+        assert.equal(fs.statSync(file).size, lastStart, 'the torn bytes are cut off on disk');
+        // The log is usable again: the lost entry can be appended anew.
+        wal.append([entries[9]!]);
+        await wal.close();
+        checked++;
+      }
+      assert.equal(checked, RECORD_HEADER_BYTES + entries[9]!.data.length - 1);
+      // A cut exactly at the record boundary is a clean log.
+      fs.writeFileSync(file, whole.subarray(0, lastStart));
+      const { wal, messages } = await reopen();
+      assert.equal(wal.lastIndex, 9);
+      assert.deepEqual(messages, []);
+      await wal.close();
+    });
+  }
+
+  test('zero-filled garbage after the last record is cut off', async () => {
+    const entries = await writeLog(10);
+    const file = path.join(dir, 'wal', segmentFiles(dir)[0]!);
+    const size = fs.statSync(file).size;
+    fs.appendFileSync(file, Buffer.alloc(4096));
+    const { wal, messages } = await reopen();
+    assert.equal(wal.lastIndex, 10);
+    assertSameEntries(wal.entries(1, 11), entries);
+    assert.equal(messages.length, 1);
+    assert.equal(fs.statSync(file).size, size);
+    await wal.close();
+  });
+
+  test('a flipped bit in the last record truncates it', async () => {
+    const entries = await writeLog(10);
+    const file = path.join(dir, 'wal', segmentFiles(dir)[0]!);
+    const b = fs.readFileSync(file);
+    b[b.length - 3]! ^= 0x10;
+    fs.writeFileSync(file, b);
+    const { wal, messages } = await reopen();
+    assert.equal(wal.lastIndex, 9);
+    assertSameEntries(wal.entries(1, 10), entries.slice(0, 9));
+    assert.equal(messages.length, 1);
+    assert.match(messages[0]!, /checksum mismatch/);
+    await wal.close();
+  });
+
+  async function flipInMiddleSegment(): Promise<{ file: string; offset: number; firstLost: number }> {
+    await writeLog(100, 600);
+    const names = segmentFiles(dir);
+    assert.ok(names.length >= 4);
+    const name = names[1]!;
+    const file = path.join(dir, 'wal', name);
+    const b = fs.readFileSync(file);
+    // Damage the payload of the second record of that segment.
+    const firstLen = 8 + b.readUInt32LE(0);
+    b[firstLen + RECORD_HEADER_BYTES + 2]! ^= 0x01;
+    fs.writeFileSync(file, b);
+    return { file, offset: firstLen, firstLost: Number(name.slice(0, 20)) + 1 };
+  }
+
+  test('a flipped bit in a middle segment stops recovery, naming file and offset', async () => {
+    const { file, offset } = await flipInMiddleSegment();
+    await assert.rejects(Wal.open(dir, { segmentBytes: 600 }), (err: unknown) => {
+      assert.ok(err instanceof LogCorruptionError);
+      assert.equal(err.file, file);
+      assert.equal(err.offset, offset);
+      assert.ok(err.message.includes(path.basename(file)));
+      assert.ok(err.message.includes(`byte offset ${offset}`));
+      return true;
+    });
+  });
+
+  test('with repair, a damaged middle segment is truncated there and later ones deleted', async () => {
+    const { file, offset, firstLost } = await flipInMiddleSegment();
+    const { wal, messages } = await reopen({ segmentBytes: 600, repair: true });
+    assert.equal(wal.lastIndex, firstLost - 1);
+    assert.equal(messages.length, 1);
+    assert.match(messages[0]!, /REPAIR/);
+    assert.equal(fs.statSync(file).size, offset);
+    assert.equal(segmentFiles(dir).at(-1), path.basename(file));
+    wal.append(makeEntries(firstLost, 3, 2));
+    await wal.close();
+    const { wal: again, messages: m2 } = await reopen({ segmentBytes: 600 });
+    assert.deepEqual(m2, []);
+    assert.equal(again.lastIndex, firstLost + 2);
+    await again.close();
+  });
+
+  test('a missing middle segment is corruption', async () => {
+    await writeLog(100, 600);
+    const names = segmentFiles(dir);
+    fs.unlinkSync(path.join(dir, 'wal', names[2]!));
+    await assert.rejects(Wal.open(dir, { segmentBytes: 600 }), LogCorruptionError);
+  });
+
+  test('a segment whose name disagrees with its first record is corruption', async () => {
+    await writeLog(100, 600);
+    const names = segmentFiles(dir);
+    const first = Number(names[1]!.slice(0, 20));
+    fs.renameSync(path.join(dir, 'wal', names[1]!), path.join(dir, 'wal', `${String(first - 1).padStart(20, '0')}.seg`));
+    await assert.rejects(Wal.open(dir, { segmentBytes: 600 }), /segment starts at index|expected/);
+  });
+
+  test('a damaged compaction point is corruption', async () => {
+    const wal = await Wal.open(dir);
+    wal.append(makeEntries(1, 10, 1));
+    await wal.compactPrefix(5, 1);
+    await wal.close();
+    const f = path.join(dir, 'wal', 'COMPACT');
+    const b = fs.readFileSync(f);
+    b[6]! ^= 1;
+    fs.writeFileSync(f, b);
+    await assert.rejects(Wal.open(dir), LogCorruptionError);
+  });
+});
+
+describe('wal: flush', () => {
+  test('group commit: 1000 appends then one sync flush cost one writev and one fdatasync', async () => {
+    const shim = countingFs();
+    const wal = await Wal.open(dir, { fs: shim });
+    for (let i = 1; i <= 1000; i++) wal.append([{ index: i, term: 1, data: Buffer.from(`set key${i} v`) }]);
+    assert.ok(wal.pendingBytes > 0);
+    await wal.flush({ sync: true });
+    assert.equal(shim.counts.fdatasync, 1);
+    assert.equal(shim.counts.writev, 1);
+    assert.equal(wal.pendingBytes, 0);
+    await wal.close();
+  });
+
+  test('flushes requested while one runs are coalesced into one more', async () => {
+    const shim = countingFs();
+    const wal = await Wal.open(dir, { fs: shim });
+    wal.append(makeEntries(1, 10, 1));
+    const first = wal.flush({ sync: true });
+    const later: Promise<void>[] = [];
+    for (let i = 0; i < 20; i++) {
+      wal.append(makeEntries(11 + i, 1, 1));
+      later.push(wal.flush({ sync: i % 2 === 0 }));
+    }
+    await Promise.all([first, ...later]);
+    assert.equal(shim.counts.writev, 2);
+    assert.equal(shim.counts.fdatasync, 2);
+    // Nothing new: a sync flush has nothing to do.
+    await wal.flush({ sync: true });
+    assert.equal(shim.counts.fdatasync, 2);
+    await wal.close();
+    const { wal: again } = await reopen();
+    assert.equal(again.lastIndex, 30);
+    await again.close();
+  });
+
+  test('ENOSPC rejects the flush, leaves no partial record, and a later flush succeeds', async () => {
+    const shim = countingFs();
+    const wal = await Wal.open(dir, { fs: shim });
+    const good = makeEntries(1, 10, 1);
+    wal.append(good);
+    await wal.flush({ sync: true });
+    const file = path.join(dir, 'wal', segmentFiles(dir)[0]!);
+    const goodSize = fs.statSync(file).size;
+
+    const more = makeEntries(11, 10, 1);
+    wal.append(more);
+    shim.failNextWrite = 'ENOSPC';
+    await assert.rejects(wal.flush({ sync: true }), { code: 'ENOSPC' });
+    assert.equal(fs.statSync(file).size, goodSize, 'cut back to the last good size');
+    // A crash now would recover exactly the good prefix.
+    const { wal: peek, messages } = await reopen();
+    assert.equal(peek.lastIndex, 10);
+    assert.deepEqual(messages, []);
+    await peek.close();
+
+    const evenMore = makeEntries(21, 5, 2);
+    wal.append(evenMore);
+    await wal.flush({ sync: true });
+    await wal.close();
+    const { wal: again, messages: m2 } = await reopen();
+    assert.deepEqual(m2, []);
+    assertSameEntries(again.entries(1, 26), [...good, ...more, ...evenMore]);
+    await again.close();
+  });
+
+  test('a failed fdatasync makes the WAL refuse further work', async () => {
+    const shim = countingFs();
+    const wal = await Wal.open(dir, { fs: shim });
+    wal.append(makeEntries(1, 3, 1));
+    shim.failNextSync = 'EIO';
+    await assert.rejects(wal.flush({ sync: true }), WalFailedError);
+    assert.throws(() => wal.append(makeEntries(4, 1, 1)), WalFailedError);
+    await assert.rejects(wal.flush({ sync: false }), WalFailedError);
+    await wal.close();
+  });
+
+  test('rolling to a new segment first makes the previous one durable', async () => {
+    const shim = countingFs();
+    const wal = await Wal.open(dir, { fs: shim, segmentBytes: 300 });
+    wal.append(makeEntries(1, 40, 1));
+    await wal.flush({ sync: false });
+    const segments = segmentFiles(dir).length;
+    assert.ok(segments > 2);
+    assert.equal(shim.counts.fdatasync, segments - 1);
+    await wal.close();
+  });
+});
