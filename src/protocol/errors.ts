@@ -5,6 +5,7 @@ export const Err = {
   notInteger: 'ERR value is not an integer or out of range',
   notFloat: 'ERR value is not a valid float',
   overflow: 'ERR increment or decrement would overflow',
+  decrementOverflow: 'ERR decrement would overflow',
   nanOrInf: 'ERR increment would produce NaN or Infinity',
   wrongType: 'WRONGTYPE Operation against a key holding the wrong kind of value',
   noSuchKey: 'ERR no such key',
@@ -18,6 +19,13 @@ export const Err = {
     'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
   timeoutNegative: 'ERR timeout is negative',
   timeoutNotFloat: 'ERR timeout is not a float or out of range',
+  noSuchClient: 'ERR No such client',
+  clientNameInvalid: 'ERR Client names cannot contain spaces, newlines or special characters.',
+  noProto: 'NOPROTO unsupported protocol version',
+  expireNxConflict: 'ERR NX and XX, GT or LT options at the same time are not compatible',
+  expireGtLtConflict: 'ERR GT and LT options at the same time are not compatible',
+  invalidFirstDbIndex: 'ERR invalid first DB index',
+  invalidSecondDbIndex: 'ERR invalid second DB index',
 } as const;
 
 /** `ERR wrong number of arguments for 'get' command` (name as in the command table, lower case). */
@@ -37,9 +45,24 @@ export function errUnknownSubcommand(container: string, sub: string): string {
   return `ERR unknown subcommand '${sub.slice(0, 128)}'. Try ${container.toUpperCase()} HELP.`;
 }
 
+/** For commands that parse their own subcommands (DEBUG): `ERR unknown subcommand or wrong number of arguments for 'foo'. Try DEBUG HELP.` */
+export function errSubcommandSyntax(container: string, sub: string): string {
+  return `ERR unknown subcommand or wrong number of arguments for '${sub.slice(0, 128)}'. Try ${container.toUpperCase()} HELP.`;
+}
+
 /** `ERR invalid expire time in 'set' command` */
 export function errInvalidExpire(cmd: string): string {
   return `ERR invalid expire time in '${cmd}' command`;
+}
+
+/** `ERR Unsupported option foo` (EXPIRE's NX/XX/GT/LT parser). */
+export function errUnsupportedOption(opt: string): string {
+  return `ERR Unsupported option ${opt}`;
+}
+
+/** `ERR value is out of range, value must between -2147483648 and 2147483647` (Redis's wording). */
+export function errOutOfRange(min: number | bigint, max: number | bigint): string {
+  return `ERR value is out of range, value must between ${min} and ${max}`;
 }
 
 /** Thrown by decoders; the connection replies `-ERR Protocol error: …` and closes, as Redis does. */
