@@ -16,7 +16,7 @@
 import assert from 'node:assert/strict';
 import type { Logger } from 'pino';
 import type { LogCommand } from '../commands/types.js';
-import { RECORD_HEADER_BYTES, type Wal } from '../storage/wal.js';
+import { RECORD_HEADER_BYTES, WalFailedError, type Wal } from '../storage/wal.js';
 import { encodeLogCommand } from './log-codec.js';
 import type { StateMachine } from './state-machine.js';
 import type { ReplySink, WritePath } from './write-path.js';
@@ -71,7 +71,14 @@ export class DurableWritePath implements WritePath {
     }
     const index = this.wal.lastIndex + 1;
     const data = encodeLogCommand(cmd);
-    this.wal.append([{ index, term: this.term, data }]);
+    try {
+      this.wal.append([{ index, term: this.term, data }]);
+    } catch (err) {
+      // Only a log that failed for good refuses appends (see WalFailedError).
+      this.fail(err);
+      sink.reply.error(this.failure!.message);
+      return true;
+    }
     this.bytesAppended += data.length + RECORD_HEADER_BYTES;
     this.queue.push({ index, cmd, sink });
     if (!this.flushScheduled) {
@@ -109,30 +116,36 @@ export class DurableWritePath implements WritePath {
   }
 
   private groupFailed(group: PendingWrite[], err: unknown): void {
-    this.writeErrors++;
-    const reason = err instanceof Error ? err.message : String(err);
-    const message = `MISCONF Errors writing to the log: ${reason}`;
-    this.log.error({ err: reason }, 'log write failed; refusing writes until the disk accepts them again');
-    this.failure = { message, retryAtMs: this.clock() + retryAfterFailureMs };
+    this.fail(err);
+    const message = this.failure!.message;
     // Everything not yet applied — this group and any proposed meanwhile — is cut from
     // the log and refused, so no client is told "error" for a write that later applies.
     const refused = group.concat(this.queue);
     this.queue = [];
-    const from = refused[0]!.index;
-    this.wal.truncateSuffix(from).then(
-      () => {
-        this.flushing = false;
-      },
-      (e: unknown) => {
-        this.log.error({ err: String(e) }, 'could not cut failed entries from the log');
-        this.failure = { message, retryAtMs: Infinity };
-        this.flushing = false;
-      },
-    );
+    if (!(err instanceof WalFailedError)) {
+      // The cut is queued behind the failed writes; if the disk is still full it is
+      // retried with the next flush, before anything appended later.
+      this.wal.truncateSuffix(refused[0]!.index).catch((e: unknown) => {
+        this.log.warn({ err: String(e) }, 'cutting failed entries from the log is pending until the disk accepts writes');
+      });
+    }
+    this.flushing = false;
     for (const w of refused) {
       w.sink.reply.error(message);
       w.sink.replyReady();
     }
+  }
+
+  /** Enters the refusing state: for a while after a write error, for good after a failed fsync. */
+  private fail(err: unknown): void {
+    this.writeErrors++;
+    const reason = err instanceof Error ? err.message : String(err);
+    const permanent = err instanceof WalFailedError;
+    const message = permanent
+      ? `MISCONF The log failed and this node refuses writes until it is restarted: ${reason}`
+      : `MISCONF Errors writing to the log: ${reason}`;
+    if (this.failure === null) this.log.error({ err: reason }, 'log write failed; refusing writes until the disk accepts them again');
+    this.failure = { message, retryAtMs: permanent ? Infinity : this.clock() + retryAfterFailureMs };
   }
 
   private readonly syncEverySecond = (): void => {

@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { KeyspaceSnapshot } from '../keyspace/snapshot-view.js';
 import { RecordEncoder, loadRecord } from '../keyspace/snapshot-codec.js';
 import { DataDirLock } from '../storage/lock.js';
-import { Wal } from '../storage/wal.js';
+import { Wal, type WalFileSystem } from '../storage/wal.js';
 import { SnapshotWriter, listSnapshots, loadNewestValid, removeSnapshotTemps, retain } from '../storage/snapshot-file.js';
 import { decodeLogCommand } from './log-codec.js';
 import { DurableWritePath, type FsyncPolicy } from './durable-write-path.js';
@@ -28,6 +28,8 @@ export interface PersistenceOptions {
   repair: boolean;
   log: Logger;
   clock: () => number;
+  /** File operations of the log after start-up; tests inject failures (disk full) here. */
+  walFs?: WalFileSystem;
 }
 
 /** Records emitted per event-loop turn while snapshotting: small enough to keep pauses short. */
@@ -79,7 +81,7 @@ export class Persistence {
       const keyspace = sm.keyspace;
       const snap = await loadNewestValid(opts.dir, warn, (rec) => loadRecord(keyspace, rec));
       const snapIndex = snap?.index ?? 0;
-      const wal = await Wal.open(opts.dir, { repair: opts.repair, warn });
+      const wal = await Wal.open(opts.dir, { repair: opts.repair, warn, ...(opts.walFs ? { fs: opts.walFs } : {}) });
       if (wal.firstIndex > snapIndex + 1) {
         throw new SnapshotGapError(
           `cannot recover: the newest valid snapshot ends at log index ${snapIndex} but the log starts at ${wal.firstIndex}` +

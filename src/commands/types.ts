@@ -55,6 +55,11 @@ export interface CommandContext {
   propose(argv: string[]): void;
   /** Reports a key found expired by a read; the leader turns it into a logged deletion. */
   expired(db: Database, key: string): void;
+  /**
+   * For a command answered later (SAVE, WAIT): `work` writes the reply into the Reply it is
+   * given and resolves; the client's later requests wait until then, so order is kept.
+   */
+  deferReply(work: (reply: Reply) => Promise<void>): void;
 }
 
 /** What `apply` sees: the entry's database and time, and where the reply goes. */

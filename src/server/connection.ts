@@ -39,6 +39,8 @@ export class Connection implements CommandContext, ReplySink {
   /** A decoded request held back until pending writes complete (it is not a write). */
   private held: string[] | null = null;
   private flushScheduled = false;
+  /** A command's reply is being produced asynchronously (deferReply): run nothing else. */
+  private deferred = false;
   private closed = false;
   private paused = false;
 
@@ -82,6 +84,22 @@ export class Connection implements CommandContext, ReplySink {
       this.pendingWrites++;
       this.replyQueue.push(null);
     }
+  }
+
+  deferReply(work: (reply: Reply) => Promise<void>): void {
+    assert(this.pendingWrites === 0 && !this.deferred, 'deferReply runs only when nothing else is pending');
+    this.deferred = true;
+    const out = new Reply(this.reply.mode);
+    const done = (): void => {
+      this.deferred = false;
+      if (this.closed) return;
+      this.reply.out += out.out;
+      this.process();
+    };
+    work(out).then(done, (e: unknown) => {
+      out.error(`ERR ${e instanceof Error ? e.message : String(e)}`);
+      done();
+    });
   }
 
   expired(db: Database, key: string): void {
@@ -154,7 +172,7 @@ export class Connection implements CommandContext, ReplySink {
     const reply = this.reply;
     const dispatcher = this.server.dispatcher;
     const plainInline = this.server.config.str('inline-replies') === 'plain';
-    while (!this.closed && !client.closeAfterReply && !this.paused) {
+    while (!this.closed && !client.closeAfterReply && !this.paused && !this.deferred) {
       let argv = this.held;
       if (argv !== null) {
         if (this.pendingWrites > 0) break;
@@ -194,7 +212,7 @@ export class Connection implements CommandContext, ReplySink {
       }
     }
     this.flush();
-    if (client.closeAfterReply && this.pendingWrites === 0) this.close();
+    if (client.closeAfterReply && this.pendingWrites === 0 && !this.deferred) this.close();
   }
 
   /** Moves reply text written since `before` behind the replies still pending. */

@@ -13,6 +13,7 @@ import { ImmediateWritePath, type WritePath } from '../cluster/write-path.js';
 import { Expirer } from '../cluster/expirer.js';
 import { Persistence } from '../cluster/persistence.js';
 import type { FsyncPolicy } from '../cluster/durable-write-path.js';
+import type { WalFileSystem } from '../storage/wal.js';
 import type { DecoderLimits } from '../protocol/decoder.js';
 import { Config } from './config.js';
 import type { ClientState } from './client-state.js';
@@ -29,6 +30,8 @@ export interface ServerOptions {
   clock?: () => number;
   /** Called when a client runs SHUTDOWN (the CLI exits the process). */
   onShutdown?: () => void;
+  /** Log file operations; tests inject failures (disk full) here. */
+  walFs?: WalFileSystem;
 }
 
 /** Share of each cron period active expiry may use (Redis: 25% in its slow cycle). */
@@ -58,6 +61,7 @@ export class Server implements NodeServices {
   private nextClientId = 1;
   private cron: NodeJS.Timeout | undefined;
   private readonly onShutdown: () => void;
+  private readonly walFs: WalFileSystem | undefined;
   private closing = false;
 
   constructor(opts: ServerOptions = {}) {
@@ -65,6 +69,7 @@ export class Server implements NodeServices {
     this.log = opts.log ?? createLogger(this.config.str('loglevel'));
     this.clock = opts.clock ?? Date.now;
     this.onShutdown = opts.onShutdown ?? (() => void this.close());
+    this.walFs = opts.walFs;
     this.startTimeMs = this.clock();
     this.keyspace = new Keyspace(this.config.int('databases'));
     this.commands = buildCommandTable();
@@ -108,6 +113,7 @@ export class Server implements NodeServices {
       repair: config.bool('repair-log'),
       log: this.log,
       clock: this.clock,
+      ...(this.walFs ? { walFs: this.walFs } : {}),
     });
     this.persistence = p;
     this.writePath = p.writePath;

@@ -48,6 +48,14 @@ export class TestClient implements CommandContext, ReplySink {
     this.server.expirer.noteExpired(db, key);
   }
   replyReady(): void {}
+  deferReply(work: (reply: Reply) => Promise<void>): void {
+    const out = new Reply(this.reply.mode);
+    this.pending = work(out).then(() => {
+      this.reply.out += out.out;
+    });
+  }
+  /** Set by a deferred reply; await it, then read `reply.take()`. */
+  pending: Promise<void> | null = null;
 
   /** Runs one command; returns the raw reply bytes (RESP or plain text, per mode). */
   run(...argv: string[]): string {
