@@ -20,9 +20,14 @@ export type ReplyMode = (typeof ReplyMode)[keyof typeof ReplyMode];
 const CRLF = '\r\n';
 const NL = '\n';
 
-/** Strips CR/LF so an error or status can never break the framing (Redis does the same). */
+/**
+ * Keeps an error or status on one line so it can never break the framing, the
+ * way Redis formats errors: CR/LF trimmed from both ends, each one left inside
+ * turned into a space (so `a\r\nb` becomes `a  b`, byte for byte as Redis).
+ */
 function oneLine(s: string): string {
-  return s.indexOf('\r') === -1 && s.indexOf('\n') === -1 ? s : s.replace(/[\r\n]+/g, ' ');
+  if (s.indexOf('\r') === -1 && s.indexOf('\n') === -1) return s;
+  return s.replace(/^[\r\n]+|[\r\n]+$/g, '').replace(/[\r\n]/g, ' ');
 }
 
 /** Formats a double as Redis does for RESP3 doubles and INCRBYFLOAT-style bulk replies. */
