@@ -33,11 +33,6 @@ export class Database {
   expires = new Map<string, number>();
   /** Set while a snapshot is taken; every mutator calls it first. */
   guard: ChangeGuard | null = null;
-  /**
-   * Incremented on every insertion of a new key; lets SCAN cursors detect that the
-   * iteration order they resumed from is unchanged (see scan.ts).
-   */
-  insertions = 0;
 
   constructor(id: number) {
     this.id = id;
@@ -82,7 +77,6 @@ export class Database {
    */
   set(key: string, value: Value, expireAt?: number, keepTtl = false): void {
     if (this.guard !== null) this.guard.beforeChange(this, key);
-    if (!this.data.has(key)) this.insertions++;
     this.data.set(key, value);
     if (expireAt !== undefined) this.expires.set(key, expireAt);
     else if (!keepTtl && this.expires.size !== 0) this.expires.delete(key);

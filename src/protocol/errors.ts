@@ -19,6 +19,8 @@ export const Err = {
     'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
   timeoutNegative: 'ERR timeout is negative',
   timeoutNotFloat: 'ERR timeout is not a float or out of range',
+  timeoutNotInteger: 'ERR timeout is not an integer or out of range',
+  clusterDisabled: 'ERR This instance has cluster support disabled',
   noSuchClient: 'ERR No such client',
   clientNameInvalid: 'ERR Client names cannot contain spaces, newlines or special characters.',
   noProto: 'NOPROTO unsupported protocol version',
