@@ -20,5 +20,11 @@ if (files.length === 0) {
   console.error('no test files found under dist/test (did the build run?)');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
+// A test that hangs fails after the timeout instead of stalling CI; each file exits once its
+// tests are done even if a test leaked a handle (that is a test bug, not a reason to hang).
+const r = spawnSync(
+  process.execPath,
+  ['--test', '--test-concurrency=2', '--test-timeout=180000', '--test-force-exit', ...files],
+  { stdio: 'inherit' },
+);
 process.exit(r.status ?? 1);

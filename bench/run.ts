@@ -1,0 +1,206 @@
+// Side-by-side benchmark: KeyMesh and a real redis-server, same machine, same run, same
+// load (redis-benchmark), then memory for a million keys. Appends the results to
+// bench/RESULTS.md.
+//
+//   npm run bench                 full run: -n 200000, 1,000,000 keys
+//   npm run bench -- --quick      smoke run: -n 20000, 100,000 keys
+//   npm run bench -- --durable    KeyMesh with its log on disk (default: memory only,
+//                                 like the redis-server here, started with --save '' --appendonly no)
+//   npm run bench -- --own-load   drive both with bench/loadgen.ts instead of redis-benchmark
+
+import { execFile, spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { infoField, procRssBytes, repoRoot, resp, RawConnection, startKeymesh, startRedis, type ServerProcess } from '../test/helpers/process.js';
+import { loadKeys, runLoad, type LoadResult } from './loadgen.js';
+
+const run = promisify(execFile);
+
+const quick = process.argv.includes('--quick');
+const durable = process.argv.includes('--durable');
+const ownLoad = process.argv.includes('--own-load');
+const requests = quick ? 20_000 : 200_000;
+const keyCount = quick ? 100_000 : 1_000_000;
+const clients = 50;
+const pipelines = [1, 16];
+const valueBytes = 100;
+const installHint = 'sudo apt-get install redis-server redis-tools';
+const resultsPath = join(repoRoot, 'bench', 'RESULTS.md');
+
+interface Target {
+  name: string;
+  start: () => Promise<ServerProcess>;
+}
+
+function installed(tool: string): boolean {
+  return spawnSync('which', [tool], { stdio: 'ignore' }).status === 0;
+}
+
+/** Parses redis-benchmark --csv output: a header line, then one quoted row per test. */
+function parseBenchmarkCsv(csv: string): LoadResult[] {
+  const rows = csv.trim().split('\n').map((l) => l.split(',').map((c) => c.replace(/^"|"$/g, '')));
+  const header = rows.shift() ?? [];
+  const col = (name: string): number => {
+    const i = header.indexOf(name);
+    if (i < 0) throw new Error(`redis-benchmark --csv has no "${name}" column: ${header.join(',')}`);
+    return i;
+  };
+  const [test, rps, p50, p99] = [col('test'), col('rps'), col('p50_latency_ms'), col('p99_latency_ms')];
+  return rows.map((r) => ({ test: r[test]!, rps: Number(r[rps]), p50Ms: Number(r[p50]), p99Ms: Number(r[p99]) }));
+}
+
+async function throughput(port: number, pipeline: number, useRedisBenchmark: boolean): Promise<LoadResult[]> {
+  if (useRedisBenchmark) {
+    const args = ['-h', '127.0.0.1', '-p', String(port), '-t', 'set,get', '-c', String(clients), '-n', String(requests), '--csv'];
+    if (pipeline > 1) args.push('-P', String(pipeline));
+    const { stdout } = await run('redis-benchmark', args, { timeout: 600_000, maxBuffer: 16 * 1024 * 1024 });
+    return parseBenchmarkCsv(stdout);
+  }
+  return [await runLoad(port, 'SET', requests, clients, pipeline), await runLoad(port, 'GET', requests, clients, pipeline)];
+}
+
+interface MemoryResult {
+  usedBefore: number;
+  usedAfter: number;
+  rssBefore: number;
+  rssAfter: number;
+  loadMs: number;
+}
+
+async function usedMemory(port: number): Promise<number> {
+  const conn = await RawConnection.open(port);
+  try {
+    const info = await conn.request(resp('INFO', 'memory').toString('latin1'));
+    return Number(infoField(info, 'used_memory') ?? Number.NaN);
+  } finally {
+    conn.destroy();
+  }
+}
+
+/** Loads `keyCount` keys into a fresh server and measures memory before and after. */
+async function memory(target: Target): Promise<MemoryResult> {
+  const server = await target.start();
+  try {
+    const usedBefore = await usedMemory(server.port);
+    const rssBefore = procRssBytes(server.pid) ?? Number.NaN;
+    const loadMs = await loadKeys(server.port, keyCount, valueBytes);
+    const conn = await RawConnection.open(server.port);
+    const dbsize = await conn.request(resp('DBSIZE').toString('latin1'));
+    conn.destroy();
+    if (dbsize !== `:${keyCount}\r\n`) throw new Error(`${target.name} holds ${dbsize.trim()} keys after loading ${keyCount}`);
+    return { usedBefore, usedAfter: await usedMemory(server.port), rssBefore, rssAfter: procRssBytes(server.pid) ?? Number.NaN, loadMs };
+  } finally {
+    await server.stop();
+  }
+}
+
+const fmtInt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
+const fmtMs = (n: number): string => (Number.isFinite(n) ? n.toFixed(3) : 'n/a');
+const fmtMiB = (n: number): string => (Number.isFinite(n) ? (n / 1024 / 1024).toFixed(1) + ' MiB' : 'n/a');
+const ratio = (a: number, b: number | undefined): string => (b !== undefined && Number.isFinite(a) && Number.isFinite(b) && b > 0 ? (a / b).toFixed(2) : '—');
+
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => '| ' + cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
+  return [line(head), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.map(line)].join('\n');
+}
+
+function machine(): string[] {
+  const cpu = /^model name\s*:\s*(.*)$/m.exec(existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '')?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
+  const redisVersion = installed('redis-server') ? (/v=(\S+)/.exec(spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout)?.[1] ?? 'unknown') : 'not installed';
+  return [
+    `- machine: ${os.availableParallelism()} CPUs (nproc), ${cpu}, ${fmtMiB(os.totalmem())} RAM, ${os.platform()} ${os.release()}`,
+    `- Node ${process.version}; Redis ${redisVersion}`,
+    // A shared or busy machine skews both columns; the load average says how busy it was.
+    `- load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+  ];
+}
+
+async function main(): Promise<void> {
+  const haveBenchmark = installed('redis-benchmark') && !ownLoad;
+  if (!installed('redis-server') || !installed('redis-benchmark')) {
+    console.log(`redis-server and/or redis-benchmark are not installed; for the side-by-side comparison run:\n  ${installHint}`);
+  }
+  const haveRedis = installed('redis-server');
+  if (!haveBenchmark) console.log(`Measuring with our own load generator (bench/loadgen.ts)${haveRedis ? '' : ', KeyMesh only'}.`);
+  const machineLines = machine();
+  const keymeshArgs = durable ? [] : ['--persistence', 'no'];
+  const targets: Target[] = [{ name: 'KeyMesh', start: () => startKeymesh({ args: keymeshArgs }) }];
+  if (haveRedis) targets.push({ name: 'Redis', start: () => startRedis() });
+  const command = `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`;
+  console.log(`${command}: ${requests.toLocaleString('en-US')} requests, ${clients} clients, pipelines ${pipelines.join(' and ')}; ${keyCount.toLocaleString('en-US')} keys of ${valueBytes} bytes`);
+
+  const perf = new Map<string, Map<string, LoadResult>>();
+  for (const target of targets) {
+    const server = await target.start();
+    try {
+      for (const p of pipelines) {
+        for (const r of await throughput(server.port, p, haveBenchmark)) {
+          const key = `${r.test} -P ${p}`;
+          if (!perf.has(key)) perf.set(key, new Map());
+          perf.get(key)!.set(target.name, r);
+          console.log(`  ${target.name} ${key}: ${fmtInt(r.rps)} req/s, p50 ${fmtMs(r.p50Ms)} ms, p99 ${fmtMs(r.p99Ms)} ms`);
+        }
+      }
+    } finally {
+      await server.stop();
+    }
+  }
+
+  const mem = new Map<string, MemoryResult>();
+  for (const target of targets) {
+    const m = await memory(target);
+    mem.set(target.name, m);
+    console.log(`  ${target.name} ${keyCount} keys loaded in ${(m.loadMs / 1000).toFixed(1)} s: used_memory ${fmtMiB(m.usedAfter)}, RSS ${fmtMiB(m.rssAfter)}`);
+  }
+
+  const perfRows = [...perf].map(([test, byTarget]) => {
+    const k = byTarget.get('KeyMesh')!;
+    const r = byTarget.get('Redis');
+    return [
+      test,
+      fmtInt(k.rps), r ? fmtInt(r.rps) : '—', ratio(k.rps, r?.rps),
+      fmtMs(k.p50Ms), r ? fmtMs(r.p50Ms) : '—', ratio(k.p50Ms, r?.p50Ms),
+      fmtMs(k.p99Ms), r ? fmtMs(r.p99Ms) : '—', ratio(k.p99Ms, r?.p99Ms),
+    ];
+  });
+  const perfTable = table(
+    ['test', 'KeyMesh req/s', 'Redis req/s', 'ratio', 'KeyMesh p50 ms', 'Redis p50 ms', 'ratio', 'KeyMesh p99 ms', 'Redis p99 ms', 'ratio'],
+    perfRows,
+  );
+  const km = mem.get('KeyMesh')!;
+  const rd = mem.get('Redis');
+  const perKey = (m: MemoryResult | undefined, a: 'used' | 'rss'): number =>
+    m === undefined ? Number.NaN : a === 'used' ? (m.usedAfter - m.usedBefore) / keyCount : (m.rssAfter - m.rssBefore) / keyCount;
+  const memRow = (label: string, k: number, r: number | undefined, f: (n: number) => string): string[] => [label, f(k), r === undefined ? '—' : f(r), ratio(k, r)];
+  const memTable = table(['memory', 'KeyMesh', 'Redis', 'ratio'], [
+    memRow('used_memory (INFO)', km.usedAfter, rd?.usedAfter, fmtMiB),
+    memRow('RSS (VmRSS)', km.rssAfter, rd?.rssAfter, fmtMiB),
+    memRow('used_memory per key, bytes', perKey(km, 'used'), rd && perKey(rd, 'used'), fmtInt),
+    memRow('RSS per key, bytes', perKey(km, 'rss'), rd && perKey(rd, 'rss'), fmtInt),
+    memRow('load time, s', km.loadMs / 1000, rd && rd.loadMs / 1000, (n) => n.toFixed(1)),
+  ]);
+
+  const note = durable ? 'KeyMesh with persistence on (log on disk, appendfsync everysec)' : 'KeyMesh with --persistence no';
+  const section = [
+    `## ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}${quick ? ' (quick)' : ''}`,
+    '',
+    `- command: \`${command}\``,
+    ...machineLines,
+    `- load: ${haveBenchmark ? 'redis-benchmark' : 'bench/loadgen.ts'} \`-t set,get -c ${clients} -n ${requests}\`, with and without \`-P 16\`; ${note}; Redis with \`--save '' --appendonly no\``,
+    `- memory: ${keyCount.toLocaleString('en-US')} keys (\`key:0000000\`…) with ${valueBytes}-byte values, loaded by bench/loadgen.ts in pipelines of 10,000 SETs, into fresh servers; ratio = KeyMesh / Redis (higher is better for req/s, lower for latency and memory)`,
+    '',
+    perfTable,
+    '',
+    memTable,
+    '',
+  ].join('\n');
+  console.log('\n' + section);
+  if (!existsSync(resultsPath)) writeFileSync(resultsPath, '# Benchmark results\n\nAppended by `npm run bench` (bench/run.ts); newest last. Compare runs on the same machine only.\n\n');
+  appendFileSync(resultsPath, section + '\n');
+  console.log(`appended to ${join('bench', 'RESULTS.md')}`);
+}
+
+await main();
