@@ -11,11 +11,12 @@
 // corrupt, the older one plus the log still rebuild the same state.
 
 import type { Logger } from 'pino';
+import type { Keyspace } from '../keyspace/database.js';
 import { KeyspaceSnapshot } from '../keyspace/snapshot-view.js';
 import { RecordEncoder, loadRecord } from '../keyspace/snapshot-codec.js';
 import { DataDirLock } from '../storage/lock.js';
 import { Wal, type WalFileSystem } from '../storage/wal.js';
-import { SnapshotWriter, listSnapshots, loadNewestValid, removeSnapshotTemps, retain } from '../storage/snapshot-file.js';
+import { SnapshotCorruptionError, SnapshotWriter, listSnapshots, readSnapshot, removeSnapshotTemps, retain } from '../storage/snapshot-file.js';
 import { decodeLogCommand } from './log-codec.js';
 import { DurableWritePath, type FsyncPolicy } from './durable-write-path.js';
 import type { StateMachine } from './state-machine.js';
@@ -36,6 +37,33 @@ export interface PersistenceOptions {
 const snapshotRecordsPerTurn = 2000;
 /** Snapshots kept on disk: the newest, and one to fall back to. */
 const snapshotsKept = 2;
+
+/**
+ * Loads the newest snapshot that reads back intact, in one pass: every block's CRC is
+ * checked before its records are handed out, and if a later block of a snapshot proves
+ * damaged, what it loaded is discarded and the next older snapshot is tried. (Verifying
+ * the whole file first would read a large snapshot twice.)
+ */
+async function loadNewestSnapshot(
+  dir: string,
+  keyspace: Keyspace,
+  warn: (msg: string) => void,
+): Promise<{ index: number; term: number; name: string; records: number; skipped: string[] } | null> {
+  const skipped: string[] = [];
+  for (const info of await listSnapshots(dir)) {
+    try {
+      const r = await readSnapshot(info.path, (rec) => loadRecord(keyspace, rec));
+      return { index: info.index, term: info.term, name: info.name, records: r.records, skipped };
+    } catch (err) {
+      if (!(err instanceof SnapshotCorruptionError)) throw err;
+      warn(`${err.message}; falling back to an older snapshot`);
+      keyspace.flushAll();
+      skipped.push(info.path);
+    }
+  }
+  if (skipped.length > 0) warn(`no valid snapshot among ${skipped.length} file(s)`);
+  return null;
+}
 
 export class SnapshotGapError extends Error {
   override readonly name = 'SnapshotGapError';
@@ -79,7 +107,7 @@ export class Persistence {
       await removeSnapshotTemps(opts.dir);
       const warn = (msg: string): void => log.warn(msg);
       const keyspace = sm.keyspace;
-      const snap = await loadNewestValid(opts.dir, warn, (rec) => loadRecord(keyspace, rec));
+      const snap = await loadNewestSnapshot(opts.dir, keyspace, warn);
       const snapIndex = snap?.index ?? 0;
       const wal = await Wal.open(opts.dir, { repair: opts.repair, warn, ...(opts.walFs ? { fs: opts.walFs } : {}) });
       if (wal.firstIndex > snapIndex + 1) {

@@ -6,6 +6,7 @@
 
 import assert from 'node:assert/strict';
 import type { Keyspace, Value } from './database.js';
+import { latin1 } from '../protocol/latin1.js';
 
 const KIND_STRING = 1;
 const FLAG_TTL = 1;
@@ -51,7 +52,7 @@ export function loadRecord(keyspace: Keyspace, rec: Uint8Array): void {
   const db = b.readUInt16LE(2);
   const keyLen = b.readUInt32LE(12);
   assert(HEADER_BYTES + keyLen <= b.length, 'snapshot record: key overruns the record');
-  const key = b.toString('latin1', HEADER_BYTES, HEADER_BYTES + keyLen);
+  const key = latin1(b, HEADER_BYTES, HEADER_BYTES + keyLen);
   const value = b.toString('latin1', HEADER_BYTES + keyLen);
   const expireAt = (b[1]! & FLAG_TTL) !== 0 ? b.readDoubleLE(4) : undefined;
   keyspace.db(db).set(key, value, expireAt);
