@@ -4,6 +4,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { readU64, writeU64 } from './binary.js';
 import { crc32 } from './crc32.js';
+import { EntryTable } from './entry-table.js';
 import { fsyncDir, isErrno, pad20, readFileIfExists, unlinkIfExists, writeFileAtomic } from './fsutil.js';
 
 // The write-ahead log IS the Raft log: one record per entry, in index order, in
@@ -129,7 +130,7 @@ export class Wal {
   private compactIndex: number;
   private compactTerm: number;
   /** Entries compactIndex+1 ..= lastIndex. */
-  private log: LogEntry[];
+  private log: EntryTable;
   /** Byte offset of each entry of `log` inside its segment (parallel array). */
   private offsets: number[];
   /** Sorted by firstIndex; the last one receives appends. */
@@ -185,8 +186,7 @@ export class Wal {
   }
 
   get lastTerm(): number {
-    const last = this.log[this.log.length - 1];
-    return last === undefined ? this.compactTerm : last.term;
+    return this.log.length === 0 ? this.compactTerm : this.log.term(this.log.length - 1);
   }
 
   /** The (index, term) of the last compactPrefix; (0, 0) for a log never compacted. */
@@ -206,9 +206,7 @@ export class Wal {
   term(index: number): number | undefined {
     if (index === this.compactIndex) return this.compactTerm;
     if (index < this.compactIndex || index > this.lastIndex) return undefined;
-    const entry = this.log[index - this.compactIndex - 1];
-    assert(entry !== undefined && entry.index === index);
-    return entry.term;
+    return this.log.term(index - this.compactIndex - 1);
   }
 
   /**
@@ -222,14 +220,12 @@ export class Wal {
     }
     const from = lo - this.compactIndex - 1;
     const to = hi - this.compactIndex - 1;
-    if (maxBytes === undefined) return this.log.slice(from, to);
     const out: LogEntry[] = [];
     let bytes = 0;
     for (let i = from; i < to; i++) {
-      const e = this.log[i]!;
-      bytes += e.data.length;
-      if (out.length > 0 && bytes > maxBytes) break;
-      out.push(e);
+      bytes += this.log.payloadBytes(i);
+      if (maxBytes !== undefined && out.length > 0 && bytes > maxBytes) break;
+      out.push(this.log.entry(i, lo + (i - from)));
     }
     return out;
   }
@@ -274,7 +270,7 @@ export class Wal {
       encodeRecord(buf, pos, e);
       this.offsets.push(seg.bytes);
       seg.bytes += recBytes;
-      this.log.push({ index: e.index, term: e.term, data: buf.subarray(pos + RECORD_HEADER_BYTES, pos + recBytes) });
+      this.log.push(e.term, buf, pos + RECORD_HEADER_BYTES, e.data.length);
       pos += recBytes;
     }
     assert(seg !== undefined && pos === total && pos > runStart);
@@ -324,7 +320,7 @@ export class Wal {
     const drop = this.segments.slice(k + 1).map((s) => s.firstIndex);
     this.segments.length = k + 1;
     seg.bytes = offset;
-    this.log.length = at;
+    this.log.truncate(at);
     this.offsets.length = at;
     this.ops.push({ kind: 'truncate', seg: seg.firstIndex, offset, drop });
     this.checkInvariants();
@@ -352,10 +348,10 @@ export class Wal {
       const t = this.term(throughIndex);
       assert(t === throughTerm, `compactPrefix: entry ${throughIndex} has term ${t}, snapshot says ${throughTerm}`);
       const n = throughIndex - this.compactIndex;
-      this.log.splice(0, n);
+      this.log.dropFront(n);
       this.offsets.splice(0, n);
     } else {
-      this.log = [];
+      this.log.clear();
       this.offsets = [];
     }
     // A segment is covered when its last index (the next one's first - 1, or
@@ -399,8 +395,6 @@ export class Wal {
 
   private checkInvariants(): void {
     assert(this.log.length === this.offsets.length);
-    const first = this.log[0];
-    assert(first === undefined || first.index === this.compactIndex + 1);
     const seg0 = this.segments[0];
     // The segments must hold every in-memory entry; the first may also hold older ones.
     assert(this.log.length === 0 || (seg0 !== undefined && seg0.firstIndex <= this.compactIndex + 1));
@@ -607,7 +601,7 @@ function encodeCompactPoint(index: number, term: number): Buffer {
 interface RecoveredState {
   compactIndex: number;
   compactTerm: number;
-  log: LogEntry[];
+  log: EntryTable;
   offsets: number[];
   segments: Segment[];
 }
@@ -683,7 +677,7 @@ async function recover(walDir: string, repair: boolean, warn: (msg: string) => v
     start++;
   }
 
-  const log: LogEntry[] = [];
+  const log = new EntryTable();
   const offsets: number[] = [];
   const segments: Segment[] = [];
   let expected = -1;
@@ -744,7 +738,7 @@ async function recover(walDir: string, repair: boolean, warn: (msg: string) => v
           damage = `entry ${expected} has term ${term}, older than compaction term ${compactTerm}`;
           break;
         }
-        log.push({ index: expected, term, data: buf.subarray(off + RECORD_HEADER_BYTES, off + r) });
+        log.push(term, buf, off + RECORD_HEADER_BYTES, r - RECORD_HEADER_BYTES);
         offsets.push(off);
       }
       prevTerm = term;
@@ -769,7 +763,7 @@ async function recover(walDir: string, repair: boolean, warn: (msg: string) => v
     // tail would put the next index right after a stale one in the same file.
     for (const s of segments) await unlinkIfExists(segmentPath(walDir, s.firstIndex));
     segments.length = 0;
-    log.length = 0;
+    log.clear();
     offsets.length = 0;
   }
   assert(log.length === offsets.length);
