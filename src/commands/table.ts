@@ -7,10 +7,11 @@ import { keyCommands } from './keys.js';
 import { connectionCommands } from './connection.js';
 import { serverCommands } from './server.js';
 import { persistenceCommands } from './persistence.js';
+import { clusterCommands } from './cluster.js';
 
 export function buildCommandTable(): Map<string, CommandSpec> {
   const table = new Map<string, CommandSpec>();
-  for (const family of [internalCommands, stringCommands, keyCommands, connectionCommands, serverCommands, persistenceCommands]) {
+  for (const family of [internalCommands, stringCommands, keyCommands, connectionCommands, serverCommands, persistenceCommands, clusterCommands]) {
     for (const spec of family) {
       if (table.has(spec.name)) throw new Error(`command ${spec.name} defined twice`);
       table.set(spec.name, spec);

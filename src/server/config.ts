@@ -40,6 +40,11 @@ export const settingDefs: readonly SettingDef[] = [
   { name: 'snapshot-threshold', kind: 'bytes', default: 64 * MiB, mutable: true, min: 1024, max: 1024 * GiB, help: 'snapshot once the log has grown by this many bytes (or by the last snapshot\'s size if larger)' },
   { name: 'repair-log', kind: 'bool', default: false, mutable: false, help: 'at start, cut the log at mid-log damage instead of refusing to start' },
   { name: 'appendfsync', kind: 'enum', default: 'everysec', choices: ['always', 'everysec', 'no'], mutable: true, help: 'when the log is fsynced' },
+  { name: 'node-id', kind: 'string', default: '', mutable: false, help: 'this node\'s id in the cluster (one of --peers); empty: a single node' },
+  { name: 'peers', kind: 'string', default: '', mutable: false, help: 'cluster members as id@host:port[@peerport],… (peer port defaults to port + 10000); empty: a single node' },
+  { name: 'consistency', kind: 'enum', default: 'strong', choices: ['strong', 'quorum', 'eventual'], mutable: true, help: 'default consistency level of connections (CONSISTENCY changes it per connection)' },
+  { name: 'cluster-join', kind: 'bool', default: false, mutable: false, help: 'start with an empty log and wait to be added with CLUSTER ADDNODE (instead of bootstrapping from --peers)' },
+  { name: 'cluster-tick-ms', kind: 'int', default: 50, mutable: false, min: 1, max: 10000, help: 'Raft tick period; elections time out after 10 ticks, heartbeats every 2' },
   { name: 'loglevel', kind: 'enum', default: 'notice', choices: ['debug', 'verbose', 'notice', 'warning'], mutable: true, help: 'log verbosity' },
 ];
 

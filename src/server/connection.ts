@@ -15,7 +15,7 @@ import type { Socket } from 'node:net';
 import { RequestDecoder, QueryBufferLimitError } from '../protocol/decoder.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { Reply, ReplyMode } from '../protocol/reply.js';
-import type { CommandContext } from '../commands/types.js';
+import { Flag, type CommandContext } from '../commands/types.js';
 import type { Database, Keyspace } from '../keyspace/database.js';
 import type { ReplySink } from '../cluster/write-path.js';
 import { ClientState } from './client-state.js';
@@ -43,6 +43,18 @@ export class Connection implements CommandContext, ReplySink {
   private deferred = false;
   private closed = false;
   private paused = false;
+  /**
+   * In a cluster, a read waits at the gate of its consistency level (raft-node.ts
+   * readGate) while held. A strong read's confirmed index also covers the reads already
+   * received when it was asked for: `dataSeq` counts reads from the socket and
+   * `gateCoversSeq` is the count at which the last confirmation was requested.
+   */
+  private gateWaiting = false;
+  private gateError: string | null = null;
+  private gateCoversSeq = -1;
+  private dataSeq = 0;
+  /** The held read has passed the gate: run it without asking again. */
+  private gatePassed = false;
 
   constructor(
     private readonly server: Server,
@@ -80,6 +92,8 @@ export class Connection implements CommandContext, ReplySink {
 
   propose(argv: string[]): void {
     const sync = this.server.writePath.propose({ db: this.client.db, timeMs: this.now, argv }, this);
+    // A read after this write must see it: an earlier confirmation no longer covers it.
+    this.gateCoversSeq = -1;
     if (!sync) {
       this.pendingWrites++;
       this.replyQueue.push(null);
@@ -131,6 +145,7 @@ export class Connection implements CommandContext, ReplySink {
 
   private readonly onData = (chunk: Buffer): void => {
     this.server.stats.netInputBytes += chunk.length;
+    this.dataSeq++;
     this.client.lastInteractionMs = this.server.clock();
     try {
       this.decoder.push(chunk);
@@ -172,7 +187,9 @@ export class Connection implements CommandContext, ReplySink {
     const reply = this.reply;
     const dispatcher = this.server.dispatcher;
     const plainInline = this.server.config.str('inline-replies') === 'plain';
-    while (!this.closed && !client.closeAfterReply && !this.paused && !this.deferred) {
+    // One clock read per batch, as Redis caches its time per event-loop iteration.
+    this.now = this.server.clock();
+    while (!this.closed && !client.closeAfterReply && !this.paused && !this.deferred && !this.gateWaiting) {
       let argv = this.held;
       if (argv !== null) {
         if (this.pendingWrites > 0) break;
@@ -197,10 +214,15 @@ export class Connection implements CommandContext, ReplySink {
       }
       client.mode = this.decoder.lastWasInline && plainInline ? ReplyMode.Plain : client.resp;
       reply.mode = client.mode;
-      this.now = this.server.clock();
+      if (this.server.cluster !== null && this.gateError === null && this.holdAtReadGate(argv)) break;
       const before = reply.out.length;
       const pendingBefore = this.pendingWrites;
-      dispatcher.execute(this, argv);
+      if (this.gateError !== null) {
+        reply.error(this.gateError);
+        this.gateError = null;
+      } else {
+        dispatcher.execute(this, argv);
+      }
       this.decoder.authenticated = client.authenticated;
       if (pendingBefore > 0) this.queueIfPending(before);
       if (reply.out.length >= replyFlushBytes) {
@@ -213,6 +235,32 @@ export class Connection implements CommandContext, ReplySink {
     }
     this.flush();
     if (client.closeAfterReply && this.pendingWrites === 0 && !this.deferred) this.close();
+  }
+
+  /** True when `argv` is a read that must wait for the cluster (it is then held). */
+  private holdAtReadGate(argv: string[]): boolean {
+    if (this.gatePassed) {
+      this.gatePassed = false;
+      return false;
+    }
+    const cluster = this.server.cluster!;
+    const commands = this.server.commands;
+    const spec = commands.get(argv[0]!) ?? commands.get(argv[0]!.toLowerCase());
+    if (spec === undefined || (spec.flags & Flag.Read) === 0 || (spec.flags & Flag.Write) !== 0) return false;
+    if (this.gateCoversSeq === this.dataSeq && cluster.consistencyOf(this.client) === 'strong') return false;
+    const wait = cluster.readGate(this.client);
+    if (wait === null) return false;
+    const seq = this.dataSeq;
+    this.held = argv;
+    this.gateWaiting = true;
+    void wait.then((err) => {
+      this.gateWaiting = false;
+      this.gatePassed = err === null;
+      this.gateError = err;
+      if (err === null) this.gateCoversSeq = seq;
+      if (!this.closed) this.process();
+    });
+    return true;
   }
 
   /** Moves reply text written since `before` behind the replies still pending. */

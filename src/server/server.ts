@@ -14,12 +14,15 @@ import { Expirer } from '../cluster/expirer.js';
 import { Persistence } from '../cluster/persistence.js';
 import type { FsyncPolicy } from '../cluster/durable-write-path.js';
 import type { WalFileSystem } from '../storage/wal.js';
+import { ClusterNode, type ConsistencyLevel } from '../cluster/raft-node.js';
+import { parsePeers, type PeerAddress } from '../cluster/node/peers.js';
+import { TransportNetwork, type PeerNetwork } from '../cluster/node/network.js';
 import type { DecoderLimits } from '../protocol/decoder.js';
 import { Config } from './config.js';
 import type { ClientState } from './client-state.js';
 import { Connection } from './connection.js';
 import { Dispatcher } from './dispatch.js';
-import { ServerStats, usedMemoryBytes, type InfoProvider, type NodeServices } from './services.js';
+import { ServerStats, usedMemoryBytes, type InfoProvider, type NodeServices, type PersistenceControl } from './services.js';
 import { createLogger } from './log.js';
 import { VERSION } from '../version.js';
 
@@ -32,6 +35,8 @@ export interface ServerOptions {
   onShutdown?: () => void;
   /** Log file operations; tests inject failures (disk full) here. */
   walFs?: WalFileSystem;
+  /** Carries Raft traffic when `peers` is set; tests pass an in-process network. */
+  peerNetwork?: (self: PeerAddress, peers: readonly PeerAddress[]) => PeerNetwork;
 }
 
 /** Share of each cron period active expiry may use (Redis: 25% in its slow cycle). */
@@ -55,8 +60,11 @@ export class Server implements NodeServices {
   readonly startTimeMs: number;
   readonly clock: () => number;
   tcpPort = 0;
-  /** The disk side of the node; null when running memory-only. */
-  persistence: Persistence | null = null;
+  /** The disk side of the node (the Raft node in a cluster); null when running memory-only. */
+  persistence: (PersistenceControl & { close(): Promise<void> }) | null = null;
+  /** The Raft node when running in a cluster (`peers` set); null for a single node. */
+  cluster: ClusterNode | null = null;
+  private readonly peerNetwork: ServerOptions['peerNetwork'];
   private readonly listener: net.Server;
   private nextClientId = 1;
   private cron: NodeJS.Timeout | undefined;
@@ -70,6 +78,7 @@ export class Server implements NodeServices {
     this.clock = opts.clock ?? Date.now;
     this.onShutdown = opts.onShutdown ?? (() => void this.close());
     this.walFs = opts.walFs;
+    this.peerNetwork = opts.peerNetwork;
     this.startTimeMs = this.clock();
     this.keyspace = new Keyspace(this.config.int('databases'));
     this.commands = buildCommandTable();
@@ -100,7 +109,8 @@ export class Server implements NodeServices {
 
   /** Recovers data from disk (when persistence is on), then listens. Returns the bound port. */
   async start(): Promise<number> {
-    if (this.config.bool('persistence')) await this.openPersistence();
+    if (this.config.str('peers') !== '') await this.openCluster();
+    else if (this.config.bool('persistence')) await this.openPersistence();
     return this.listen();
   }
 
@@ -119,6 +129,38 @@ export class Server implements NodeServices {
     this.writePath = p.writePath;
     this.infoProviders.set('persistence', () => p.info());
     this.expirer.sweepAll();
+  }
+
+  /** Joins the cluster named by `peers`: the Raft log replaces the single-node durable path. */
+  private async openCluster(): Promise<void> {
+    const config = this.config;
+    const peers = parsePeers(config.str('peers'));
+    const id = config.str('node-id');
+    const self = peers.find((p) => p.id === id);
+    if (self === undefined) throw new Error(`node-id '${id}' is not in peers (${peers.map((p) => p.id).join(', ')})`);
+    if (!config.bool('persistence')) throw new Error('a cluster node needs persistence (its Raft log lives in the data directory)');
+    const node = await ClusterNode.open({
+      self,
+      peers,
+      dir: config.str('dir'),
+      fsync: () => config.str('appendfsync') as FsyncPolicy,
+      repair: config.bool('repair-log'),
+      tickMs: config.int('cluster-tick-ms'),
+      join: config.bool('cluster-join'),
+      snapshotThresholdBytes: () => config.int('snapshot-threshold'),
+      defaultConsistency: () => config.str('consistency') as ConsistencyLevel,
+      sm: this.stateMachine,
+      expirer: this.expirer,
+      network: this.peerNetwork?.(self, peers) ?? new TransportNetwork(self, peers, this.log),
+      log: this.log,
+      clock: this.clock,
+      ...(this.walFs ? { walFs: this.walFs } : {}),
+    });
+    this.cluster = node;
+    this.persistence = node;
+    this.writePath = node;
+    this.infoProviders.set('replication', () => node.info());
+    this.infoProviders.set('cluster', () => [['cluster_enabled', 1]]);
   }
 
   async listen(): Promise<number> {
@@ -196,5 +238,6 @@ export class Server implements NodeServices {
     for (const conn of this.connections.values()) conn.destroy();
     await closed;
     await this.persistence?.close();
+    await this.cluster?.close();
   }
 }

@@ -1,0 +1,60 @@
+// Three real `keymesh server` processes joined by the TCP peer transport.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import { freePort, startKeymesh, type ServerProcess } from '../helpers/process.js';
+import { errorOf, waitFor } from './helpers.js';
+
+function client(port: number): Redis {
+  const r = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => null });
+  r.on('error', () => {});
+  return r;
+}
+
+test('3 processes: replicate, fail over after SIGKILL of the leader, catch up after restart', async () => {
+  const ports: number[] = [];
+  const peerPorts: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    ports.push(await freePort());
+    peerPorts.push(await freePort());
+  }
+  const peers = ports.map((p, i) => `n${i + 1}@127.0.0.1:${p}@${peerPorts[i]}`).join(',');
+  const procs: ServerProcess[] = [];
+  const clients: Redis[] = [];
+  const c = (i: number): Redis => {
+    const r = client(ports[i]!);
+    clients.push(r);
+    return r;
+  };
+  try {
+    for (let i = 0; i < 3; i++) {
+      procs.push(await startKeymesh({ port: ports[i]!, args: ['--node-id', `n${i + 1}`, '--peers', peers, '--cluster-tick-ms', '20'] }));
+    }
+    const c0 = c(0);
+    assert.equal(await c0.call('SET', 'k', 'v'), 'OK');
+    assert.equal(await c(1).call('GET', 'k'), 'v');
+    assert.equal(await c(2).call('GET', 'k'), 'v');
+    const leaderId = /raft_leader_id:(n\d)/.exec(String(await c0.call('CLUSTER', 'INFO')))![1]!;
+    const li = Number(leaderId.slice(1)) - 1;
+    procs[li]!.signal('SIGKILL');
+    await procs[li]!.exited();
+    const survivor = (li + 1) % 3;
+    const sc = c(survivor);
+    const t0 = Date.now();
+    await waitFor(async () => (await sc.call('SET', 'k2', 'v2').catch(() => null)) === 'OK', 'a write after the leader died', 8000);
+    const failoverMs = Date.now() - t0;
+    assert.ok(failoverMs < 5000, `failover took ${failoverMs} ms`);
+    assert.equal(await c((li + 2) % 3).call('GET', 'k2'), 'v2');
+    // The killed node restarts on its data and catches up from the log.
+    await procs[li]!.restart();
+    const rc = c(li);
+    await rc.call('CONSISTENCY', 'eventual');
+    await waitFor(async () => (await rc.call('GET', 'k2')) === 'v2', 'the restarted node caught up', 8000);
+    assert.equal(await rc.call('GET', 'k'), 'v');
+    assert.doesNotMatch(await errorOf(rc.call('CLUSTER', 'NODES')), /^ERR/);
+  } finally {
+    for (const r of clients) r.disconnect();
+    for (const p of procs) await p.stop({ allowCrash: true });
+  }
+});
