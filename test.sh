@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The original KeyMesh checks, on two real nodes: basic SET/GET and a missing key over
 # a raw TCP connection (plain text, as with nc), a 30-key stress test, the same through
-# a Redis client library, and replication (pending Raft replication, reported as SKIP).
+# a Redis client library, and replication across a three-node Raft cluster.
 #
 # Needs only bash and node (raw TCP through bash's /dev/tcp). Run after `npm run build`.
 # Prints one line per check, then "N passed, M failed"; exits non-zero if any failed.
@@ -125,13 +125,28 @@ for item in "set/get" "missing" "stress"; do
   fi
 done
 
-# Replication needs the Raft write path; until then the second node is independent,
-# and a test that passed here would be faking it.
-if [[ "$(plain "$port2" 1 'PING')" == "PONG" ]]; then
-  echo "SKIP replication: arrives with Raft replication (node 2 on port $port2 is up)"
-else
-  fail "second node answers" "no PONG from port $port2"
-fi
+# Replication: three nodes form a Raft cluster; a write on one node is read on the
+# other two (strong reads), and a write sent to a follower is forwarded to the leader.
+start_cluster_node() {
+  local name="$1" port="$2" peers="$3" dir="$work/cluster-$1"
+  mkdir -p "$dir"
+  (cd "$dir" && exec node "$bin" server --node-id "$name" --port "$port" --bind 127.0.0.1 --peers "$peers" >"$dir/out.log" 2>&1) &
+  pids+=("$!")
+}
+cport=()
+peers=""
+for i in 1 2 3; do
+  cport[$i]="$(free_port)"
+  peers+="${peers:+,}n$i@127.0.0.1:${cport[$i]}@$(free_port)"
+done
+for i in 1 2 3; do start_cluster_node "n$i" "${cport[$i]}" "$peers"; done
+for _ in $(seq 1 100); do
+  [[ "$(plain "${cport[1]}" 1 'SET rkey rvalue' 2>/dev/null)" == "OK" ]] && break
+  sleep 0.1
+done
+check "replication: GET on node 2 after SET on node 1" "rvalue" "$(plain "${cport[2]}" 1 'GET rkey')"
+check "replication: GET on node 3 after SET on node 1" "rvalue" "$(plain "${cport[3]}" 1 'GET rkey')"
+check "replication: SET on node 3, GET on node 1" $'OK\nrvalue3' "$(plain "${cport[3]}" 1 'SET rkey3 rvalue3'; plain "${cport[1]}" 1 'GET rkey3')"
 
 echo "$passed passed, $failed failed"
 [[ "$failed" -eq 0 ]]
