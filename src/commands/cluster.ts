@@ -4,16 +4,14 @@
 // strong) and WAIT has no replicas to wait for.
 
 import { Err } from '../protocol/errors.js';
-import { ClusterNode, consistencyLevels, type ConsistencyLevel } from '../cluster/raft-node.js';
+import { consistencyLevels, type ClusterNode, type ConsistencyLevel } from '../cluster/raft-node.js';
 import type { NodeServices } from '../server/services.js';
 import { containerCommand, replyHelp } from './command-docs.js';
 import { parseInteger } from './args.js';
 import { command, Flag, type CommandContext, type CommandSpec } from './types.js';
 
-/** The server exposes its Raft node as `cluster`; null on a single node. */
 function clusterOf(services: NodeServices): ClusterNode | null {
-  const c = (services as { cluster?: unknown }).cluster;
-  return c instanceof ClusterNode ? c : null;
+  return services.cluster;
 }
 
 function clusterSub(spec: Omit<Parameters<typeof command>[0], 'group' | 'run'> & { run(ctx: CommandContext, argv: string[], node: ClusterNode): void }): CommandSpec {

@@ -5,6 +5,7 @@
 import type { Config } from './config.js';
 import type { ClientState } from './client-state.js';
 import type { CommandSpec } from '../commands/types.js';
+import type { ClusterNode } from '../cluster/raft-node.js';
 
 /** Samples kept per instantaneous metric (Redis's STATS_METRIC_SAMPLES). */
 const instantaneousSamples = 16;
@@ -110,6 +111,8 @@ export interface PersistenceControl {
 export interface NodeServices {
   /** The disk side; null when the node runs memory-only. */
   readonly persistence: PersistenceControl | null;
+  /** The Raft runtime when the node is part of a cluster (`peers` set); null on a single node. */
+  readonly cluster: ClusterNode | null;
   readonly config: Config;
   readonly stats: ServerStats;
   /** Connected clients by id. */
