@@ -7,7 +7,7 @@
 // rewrites them for its replicas, so replicas never read their own clocks.
 
 import { Flag, command, writeCommand, type ApplyContext, type CommandContext, type CommandSpec } from './types.js';
-import { parseInt64 } from './args.js';
+import { parseInt64, storedExpireAt } from './args.js';
 import { Err, errInvalidExpire, errOutOfRange, errUnsupportedOption } from '../protocol/errors.js';
 import type { Keyspace, Value } from '../keyspace/database.js';
 import { globMatch, isMatchAll } from '../keyspace/glob.js';
@@ -18,8 +18,6 @@ const INT64_MAX = 2n ** 63n - 1n;
 const INT64_MIN = -(2n ** 63n);
 const INT32_MAX = 2 ** 31 - 1;
 const INT32_MIN = -(2 ** 31);
-/** The largest double not above INT64_MAX: stored expiry times are clamped to it. */
-const expireStoredMax = 2 ** 63 - 1024;
 const scanCountDefault = 10;
 
 /** Redis's type name of a value, as TYPE and SCAN TYPE show it. */
@@ -316,10 +314,12 @@ function parseExpireFlags(argv: string[], from: number): number | string {
 }
 
 /**
- * Whether NX/XX/GT/LT allow replacing expiry `current` (undefined: none) by `when`.
+ * Whether NX/XX/GT/LT allow replacing expiry `current` (undefined: none) by `exactWhen`.
  * No TTL counts as infinite: GT never beats it, LT always does.
  */
-function expireAllowed(flags: number, current: number | undefined, when: bigint): boolean {
+function expireAllowed(flags: number, current: number | undefined, exactWhen: bigint): boolean {
+  // Compared as it would be stored, so re-setting the stored time is never "greater".
+  const when = storedExpireAt(exactWhen);
   if ((flags & ExpireFlag.NX) !== 0 && current !== undefined) return false;
   if ((flags & ExpireFlag.XX) !== 0 && current === undefined) return false;
   if ((flags & ExpireFlag.GT) !== 0 && (current === undefined || when <= current)) return false;
@@ -380,7 +380,7 @@ function applyExpire(ctx: ApplyContext, argv: string[]): void {
     return;
   }
   if (when <= ctx.now) db.delete(key);
-  else db.setExpire(key, Math.min(Number(when), expireStoredMax));
+  else db.setExpire(key, storedExpireAt(when));
   ctx.reply.int(1);
 }
 

@@ -35,6 +35,11 @@ function serverSub(spec: Omit<Parameters<typeof command>[0], 'group'>): CommandS
   return command({ group: 'server', ...spec, flags: (spec.flags ?? 0) | Flag.Connection });
 }
 
+/** CONFIG GET's exact lookup (the pattern arrives lower-cased). */
+function sameName(pattern: string, name: string): boolean {
+  return pattern === name;
+}
+
 const configGet = serverSub({
   name: 'config|get',
   arity: -3,
@@ -42,14 +47,20 @@ const configGet = serverSub({
   summary: 'Returns the effective values of configuration parameters.',
   syntax: 'parameter [parameter ...]',
   run(ctx, argv) {
-    // Several patterns may match one setting; it is listed once, as Redis does.
-    const found = new Map<string, string>();
+    // Several patterns may match one setting; it is listed once, as Redis does. A name
+    // without glob characters is looked up exactly and answered as the client spelled it
+    // ("HZ"), as Redis's configGetCommand does.
+    const found = new Map<string, [string, string]>();
     for (let i = 2; i < argv.length; i++) {
-      for (const [name, value] of ctx.services.config.matching(argv[i]!, globMatch)) found.set(name, value);
+      const pattern = argv[i]!;
+      const exact = !/[[*?]/.test(pattern);
+      for (const [name, value] of ctx.services.config.matching(pattern, exact ? sameName : globMatch)) {
+        if (!found.has(name)) found.set(name, [exact ? pattern : name, value]);
+      }
     }
     ctx.reply.map(found.size);
-    for (const [name, value] of found) {
-      ctx.reply.bulk(name);
+    for (const [shown, value] of found.values()) {
+      ctx.reply.bulk(shown);
       ctx.reply.bulk(value);
     }
   },

@@ -20,7 +20,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { Err, errArity, errInvalidExpire } from '../protocol/errors.js';
 import type { Reply } from '../protocol/reply.js';
 import type { Value } from '../keyspace/database.js';
-import { isInt64, parseFloatArg, parseInt64, parseInteger } from './args.js';
+import { isInt64, parseFloatArg, parseInt64, parseInteger, storedExpireAt } from './args.js';
 import { Flag, command, writeCommand, type ApplyContext, type CommandContext, type CommandSpec } from './types.js';
 
 const INT64_MAX = 2n ** 63n - 1n;
@@ -283,8 +283,8 @@ const set = command({
         replyExpireRefusal(ctx.reply, at, 'set');
         return;
       }
-      // Past 2^53 ms (year 287396) the stored time rounds; the entry keeps the exact text.
-      expireAt = Number(at);
+      // The entry keeps the exact text; only the stored time rounds (see storedExpireAt).
+      expireAt = storedExpireAt(at);
     }
     setGeneric(ctx, argv[1]!, argv[2]!, opts.flags, expireAt, ReplyOkNil);
   },
@@ -453,7 +453,7 @@ const getex = command({
       return;
     }
     ctx.reply.bulk(v);
-    const expireAt = Number(at);
+    const expireAt = storedExpireAt(at);
     if (expireAt <= ctx.now) {
       ctx.db.delete(key);
       ctx.keyspace.expiredKeys++;

@@ -6,6 +6,8 @@
 //   KEYS and SCAN special-case the exact pattern "*" with `isMatchAll` before matching.
 // - An unterminated class (`[abc`) matches as if it were closed at the pattern's end.
 // - A range is `x-y` whenever three chars remain, so `[a-]` is the range from 'a' to ']'.
+// - Range bounds and the subject byte compare as C's signed char, so bytes ≥ 0x80 sort
+//   below 0 (`[a-\xff]` takes the bytes 0..'a', not 'a'..0xff).
 // - An escaped char inside a class compares exactly, even in nocase mode.
 // - nocase folds ASCII letters only (C's tolower in the "C" locale).
 //
@@ -28,6 +30,15 @@ const starNestingMax = 1000;
 
 /** Set when a `*` has tried every remaining position: earlier stars cannot do better. */
 let giveUp = false;
+
+/**
+ * A byte as C's `char` on x86-64, where it is signed: range bounds compare as -128..127,
+ * so `[a-\xff]` is the range from -1 to 'a' and takes the bytes 0..'a'. (Redis built for
+ * ARM, where char is unsigned, answers otherwise; we follow the common x86-64 build.)
+ */
+function signedChar(c: number): number {
+  return c >= 128 ? c - 256 : c;
+}
 
 function lower(c: number): number {
   return c >= 65 && c <= 90 ? c + 32 : c;
@@ -107,10 +118,10 @@ function classEnd(pattern: string, p: number, c: number, nocase: boolean): numbe
     } else if (pc === CLOSE) {
       break;
     } else if (plen - p >= 3 && pattern.charCodeAt(p + 1) === DASH) {
-      let start = pc;
-      let end = pattern.charCodeAt(p + 2);
+      let start = signedChar(pc);
+      let end = signedChar(pattern.charCodeAt(p + 2));
       if (start > end) [start, end] = [end, start];
-      let x = c;
+      let x = signedChar(c);
       if (nocase) {
         start = lower(start);
         end = lower(end);

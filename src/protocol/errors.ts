@@ -35,21 +35,30 @@ export function errArity(fullName: string): string {
   return `ERR wrong number of arguments for '${fullName}' command`;
 }
 
-/** Redis 7's unknown-command text, quoting up to the first 128 chars of the name and each argument. */
+/**
+ * At most `max` bytes of `s` as Redis's `%.*s` prints it: a C string, so it ends at the
+ * first NUL byte (a binary argument shows only up to there).
+ */
+function cString(s: string, max: number): string {
+  const nul = s.indexOf('\0');
+  return (nul === -1 ? s : s.slice(0, nul)).slice(0, max);
+}
+
+/** Redis 7's unknown-command text, quoting up to the first 128 bytes of the name and of the arguments. */
 export function errUnknownCommand(argv: readonly string[]): string {
   let args = '';
-  for (let i = 1; i < argv.length && args.length < 128; i++) args += `'${argv[i]!.slice(0, 128 - args.length)}' `;
-  return `ERR unknown command '${argv[0]!.slice(0, 128)}', with args beginning with: ${args}`;
+  for (let i = 1; i < argv.length && args.length < 128; i++) args += `'${cString(argv[i]!, 128 - args.length)}' `;
+  return `ERR unknown command '${cString(argv[0]!, 128)}', with args beginning with: ${args}`;
 }
 
 /** `ERR unknown subcommand 'foo'. Try CONFIG HELP.` */
 export function errUnknownSubcommand(container: string, sub: string): string {
-  return `ERR unknown subcommand '${sub.slice(0, 128)}'. Try ${container.toUpperCase()} HELP.`;
+  return `ERR unknown subcommand '${cString(sub, 128)}'. Try ${container.toUpperCase()} HELP.`;
 }
 
 /** For commands that parse their own subcommands (DEBUG): `ERR unknown subcommand or wrong number of arguments for 'foo'. Try DEBUG HELP.` */
 export function errSubcommandSyntax(container: string, sub: string): string {
-  return `ERR unknown subcommand or wrong number of arguments for '${sub.slice(0, 128)}'. Try ${container.toUpperCase()} HELP.`;
+  return `ERR unknown subcommand or wrong number of arguments for '${cString(sub, 128)}'. Try ${container.toUpperCase()} HELP.`;
 }
 
 /** `ERR invalid expire time in 'set' command` */

@@ -352,6 +352,16 @@ describe('EXPIRE family', () => {
     }
   });
 
+  test('GT and LT compare times as stored: the same far time again is not greater', () => {
+    const { c } = setup();
+    c('SET', 'k', 'v');
+    const int64Max = '9223372036854775807';
+    assert.equal(c('PEXPIREAT', 'k', int64Max), 1);
+    assert.equal(c('PEXPIREAT', 'k', int64Max, 'GT'), 0);
+    assert.equal(c('PEXPIREAT', 'k', int64Max, 'LT'), 0);
+    assert.equal(c('PEXPIREAT', 'k', '9223372036854000000', 'LT'), 1);
+  });
+
   test('absolute forms and PEXPIRE', () => {
     const { c, clock } = setup();
     c('SET', 'k', 'v');

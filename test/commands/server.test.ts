@@ -227,7 +227,31 @@ describe('INFO', () => {
   });
 });
 
+describe('unknown commands and subcommands', () => {
+  it('quote names and arguments as C strings: up to a NUL byte, as Redis\'s %s does', () => {
+    const { client } = testServer();
+    assert.equal(client.run('x\x00y', 'a\x00b', '\x00', 'c'), "-ERR unknown command 'x', with args beginning with: 'a' '' 'c' \r\n");
+    assert.equal(client.run('CONFIG', 'a\x00x'), "-ERR unknown subcommand 'a'. Try CONFIG HELP.\r\n");
+    assert.equal(client.run('COMMAND', '\x00'), "-ERR unknown subcommand ''. Try COMMAND HELP.\r\n");
+  });
+
+  it('quote at most 128 bytes of arguments in all', () => {
+    const { client } = testServer();
+    const reply = client.run('NOSUCH', 'a'.repeat(100), 'b'.repeat(100), 'c');
+    assert.equal(reply, `-ERR unknown command 'NOSUCH', with args beginning with: '${'a'.repeat(100)}' '${'b'.repeat(25)}' \r\n`);
+  });
+});
+
 describe('CONFIG', () => {
+  it('GET of an exact name answers it as spelled; globs answer the real names; each setting once', () => {
+    const { client } = testServer();
+    assert.equal(client.run('CONFIG', 'GET', 'HZ'), '*2\r\n$2\r\nHZ\r\n$2\r\n10\r\n');
+    assert.equal(client.run('CONFIG', 'GET', 'HZ', 'hz', 'H?'), '*2\r\n$2\r\nHZ\r\n$2\r\n10\r\n');
+    assert.equal(client.run('CONFIG', 'GET', 'H[z]'), '*2\r\n$2\r\nhz\r\n$2\r\n10\r\n');
+    // Without glob characters the lookup is exact: a backslash is part of the name.
+    assert.equal(client.run('CONFIG', 'GET', 'h\\z'), '*0\r\n');
+  });
+
   it('GET by name and by glob, as a flat array or a RESP3 map', () => {
     const { server, client } = testServer();
     assert.equal(client.run('CONFIG', 'GET', 'maxclients'), '*2\r\n$10\r\nmaxclients\r\n$5\r\n10000\r\n');

@@ -190,6 +190,16 @@ describe('SET options', () => {
     assert.equal(client.run('GET', 'k'), bulk('v'));
   });
 
+  it('an expiry near INT64_MAX reads back within 64 bits (stored times are doubles past 2^53 ms)', () => {
+    const { client } = testServer();
+    const storedMax = ':9223372036854774784\r\n';
+    assert.equal(client.run('SET', 'k', 'v', 'PXAT', INT64_MAX), OK);
+    assert.equal(client.run('PEXPIRETIME', 'k'), storedMax);
+    assert.equal(client.run('PERSIST', 'k'), int(1));
+    assert.equal(client.run('GETEX', 'k', 'PXAT', INT64_MAX), bulk('v'));
+    assert.equal(client.run('PEXPIRETIME', 'k'), storedMax);
+  });
+
   it('an absolute expiry already past stores nothing, but GET still answers the old value', () => {
     const { server, clock, client } = testServer();
     const log = captureLog(server);
@@ -606,7 +616,7 @@ describe('INCRBYFLOAT', () => {
 
   it('errors: invalid stored value or increment, NaN or infinity', () => {
     const { client } = testServer();
-    for (const bad of ['abc', '', ' 1', '1 ', '0x10', 'nan', '1,5']) {
+    for (const bad of ['abc', '', ' 1', '1 ', '0x', 'nan', '1,5', '1\x00']) {
       client.run('SET', 'f', bad);
       assert.equal(client.run('INCRBYFLOAT', 'f', '1'), NOT_FLOAT, JSON.stringify(bad));
     }
@@ -620,6 +630,31 @@ describe('INCRBYFLOAT', () => {
     assert.equal(client.run('GET', 'f'), bulk('1e308'));
     client.run('SET', 'f', 'inf');
     assert.equal(client.run('INCRBYFLOAT', 'f', '-inf'), err('ERR increment would produce NaN or Infinity'));
+  });
+});
+
+describe('INCRBYFLOAT argument parsing (Redis\'s string2ld over strtold)', () => {
+  it('accepts C99 hex floats, infinity in any case, and a long double\'s tiny values', () => {
+    const { client } = testServer();
+    assert.equal(client.run('INCRBYFLOAT', 'f', '0x10'), bulk('16'));
+    assert.equal(client.run('INCRBYFLOAT', 'f', '-0X1.8p1'), bulk('13'));
+    assert.equal(client.run('INCRBYFLOAT', 'f', '0x.8'), bulk('13.5'));
+    assert.equal(client.run('INCRBYFLOAT', 'f', '0x1P-2'), bulk('13.75'));
+    client.run('SET', 'h', '0x1p3');
+    assert.equal(client.run('INCRBYFLOAT', 'h', '1'), bulk('9'));
+    // Within a long double's range though below a double's: it adds (about) nothing.
+    assert.equal(client.run('INCRBYFLOAT', 'h', '1e-400'), bulk('9'));
+    assert.equal(client.run('INCRBYFLOAT', 'h', '1.9e-4951'), bulk('9'));
+    assert.equal(client.run('INCRBYFLOAT', 'h', 'INFINITY'), err('ERR increment would produce NaN or Infinity'));
+  });
+
+  it('refuses NUL bytes, malformed hex, and what overflows or underflows a long double', () => {
+    const { client } = testServer();
+    client.run('SET', 'f', '1');
+    for (const bad of ['\x00', '1\x00x', '0x', '0x1p', '0xp1', '0x1.8q', 'infinit', '1e', '5e-5000', '1.8e-4951', '1e5000', '1.2e4932', '0x1p16384', '0x1p-16446', '1'.repeat(5120)]) {
+      assert.equal(client.run('INCRBYFLOAT', 'f', bad), NOT_FLOAT, JSON.stringify(bad.slice(0, 20)));
+    }
+    assert.equal(client.run('GET', 'f'), bulk('1'));
   });
 });
 

@@ -69,11 +69,20 @@ const table: [string, string, boolean, boolean][] = [
   ['[\\A]', 'a', true, false],
   ['[\\A]', 'A', true, true],
   ['\u00c0', '\u00e0', true, false],
-  // Binary-safe: any byte, including NUL and bytes above 0x7f (ranges compare unsigned).
+  // Binary-safe: any byte, including NUL and bytes above 0x7f. Range bounds compare as C's
+  // signed char, as redis-server built for x86-64 answers: 0x80..0xff are -128..-1, so
+  // [a-\xff] is the range -1..'a' (checked against a real redis-server).
   ['\u0000*\u00ff', '\u0000abc\u00ff', false, true],
   ['?', '\u0000', false, true],
   ['[\u0080-\u00ff]', '\u00c3', false, true],
   ['[\u0080-\u00ff]', 'A', false, false],
+  ['[a-\u00ff]', 'A', false, true],
+  ['[a-\u00ff]', '\u0000', false, true],
+  ['[a-\u00ff]', 'b', false, false],
+  ['[a-\u00ff]', '\u00c3', false, false],
+  ['[\u00ff-a]', 'A', false, true],
+  ['[^a-\u00ff]', 'b', false, true],
+  ['[\u00c3-\u00ff]', '\u00d0', false, true],
   ['a\u0000b', 'a\u0000b', false, true],
   ['a\u0000b', 'a\u0000c', false, false],
 ];
