@@ -50,6 +50,16 @@ export const settingDefs: readonly SettingDef[] = [
 
 const defsByName = new Map(settingDefs.map((d) => [d.name, d]));
 
+/**
+ * Redis settings KeyMesh has no knob for, answered by CONFIG GET because tools ask
+ * (redis-benchmark reads `save` and `appendonly` at start and warns when they are missing).
+ */
+const reportedOnly: readonly (readonly [string, (c: Config) => string])[] = [
+  ['appendonly', (c) => c.text('persistence')],
+  // Snapshots follow the log's growth (snapshot-threshold), not Redis's save points.
+  ['save', () => ''],
+];
+
 /** Parses `1gb`, `512mb`, `64kb`, `100` as Redis's memtoull does. */
 export function parseBytes(s: string): number | undefined {
   const m = /^(\d+)(b|k|kb|m|mb|g|gb)?$/i.exec(s.trim());
@@ -148,6 +158,7 @@ export class Config {
   matching(pattern: string, match: GlobMatcher): [string, string][] {
     const out: [string, string][] = [];
     for (const d of settingDefs) if (match(pattern.toLowerCase(), d.name)) out.push([d.name, this.text(d.name)]);
+    for (const [name, value] of reportedOnly) if (match(pattern.toLowerCase(), name)) out.push([name, value(this)]);
     return out;
   }
 

@@ -243,6 +243,13 @@ describe('unknown commands and subcommands', () => {
 });
 
 describe('CONFIG', () => {
+  it('GET answers appendonly (from persistence) and save (empty), which tools like redis-benchmark read', () => {
+    const { client } = testServer({ persistence: 'no' });
+    assert.equal(client.run('CONFIG', 'GET', 'appendonly'), '*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n');
+    assert.equal(client.run('CONFIG', 'GET', 'save'), '*2\r\n$4\r\nsave\r\n$0\r\n\r\n');
+    assert.equal(testServer().client.run('CONFIG', 'GET', 'appendonly'), '*2\r\n$10\r\nappendonly\r\n$3\r\nyes\r\n');
+  });
+
   it('GET of an exact name answers it as spelled; globs answer the real names; each setting once', () => {
     const { client } = testServer();
     assert.equal(client.run('CONFIG', 'GET', 'HZ'), '*2\r\n$2\r\nHZ\r\n$2\r\n10\r\n');
