@@ -7,6 +7,11 @@
 //   npm run bench -- --durable    KeyMesh with its log on disk (default: memory only,
 //                                 like the redis-server here, started with --save '' --appendonly no)
 //   npm run bench -- --own-load   drive both with bench/loadgen.ts instead of redis-benchmark
+//   npm run bench -- --only single|durability|cluster   one part only (default: all three)
+//
+// The three parts: this file (one node vs redis-server), bench/durability.ts (fsync
+// policies, restart time, snapshots vs Redis's AOF/RDB), bench/cluster.ts (3 nodes vs
+// Redis with replicas and etcd, and failover time). Each appends its own section.
 
 import { execFile, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,6 +24,13 @@ import { loadKeys, runLoad, type LoadResult } from './loadgen.js';
 const run = promisify(execFile);
 
 const quick = process.argv.includes('--quick');
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt === -1 ? null : process.argv[onlyAt + 1] ?? null;
+const parts = ['single', 'durability', 'cluster'];
+if (onlyAt !== -1 && (only === null || !parts.includes(only))) {
+  console.error(`--only takes one of: ${parts.join(', ')}`);
+  process.exit(1);
+}
 const durable = process.argv.includes('--durable');
 const ownLoad = process.argv.includes('--own-load');
 const requests = quick ? 20_000 : 200_000;
@@ -203,4 +215,19 @@ async function main(): Promise<void> {
   console.log(`appended to ${join('bench', 'RESULTS.md')}`);
 }
 
-await main();
+if (only === null || only === 'single') await main();
+
+// ---- durability and cluster benchmarks (bench/durability.ts, bench/cluster.ts) ------------
+// Each appends its own section; `--quick` makes them quick too.
+if (only === null || only === 'durability') {
+  const { runDurabilityBench } = await import('./durability.js');
+  const section = await runDurabilityBench({ quick });
+  console.log('\n' + section);
+  appendFileSync(resultsPath, section + '\n');
+}
+if (only === null || only === 'cluster') {
+  const { runClusterBench } = await import('./cluster.js');
+  const section = await runClusterBench({ quick });
+  console.log('\n' + section);
+  appendFileSync(resultsPath, section + '\n');
+}
