@@ -1,9 +1,10 @@
-// The `keymesh` command: subcommands `server` and `cli` (bench and cluster join later).
+// The `keymesh` command: subcommands `server`, `cli` and `cluster` (bench joins later).
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultHost, defaultPort } from '../client/client.js';
 import { VERSION } from '../version.js';
 import { runCli } from './cli-command.js';
+import { clusterCommand } from './cluster-command.js';
 import { serverCommand } from './server-command.js';
 
 function integerIn(min: number, max: number, what: string): (text: string) => number {
@@ -70,7 +71,8 @@ export function buildProgram(): Command {
     .version(VERSION, '-v, --version', 'print the version')
     .enablePositionalOptions()
     .addCommand(serverCommand())
-    .addCommand(cliCommand());
+    .addCommand(cliCommand())
+    .addCommand(clusterCommand(integerIn(1, 65535, 'port')));
 }
 
 await buildProgram().parseAsync(process.argv);

@@ -192,6 +192,8 @@ export class ClusterNode implements WritePath {
   private closed = false;
   /** Set when the log failed: the node stops taking part and refuses writes. */
   private failure: string | null = null;
+  /** When this node last stopped leading (performance.now()); null while it leads or never led. */
+  private leadershipLostAtMs: number | null = null;
   readonly clusterWaitMs: number;
   private readonly electionTimeoutMs: number;
   /** Statistics for INFO. */
@@ -425,6 +427,8 @@ export class ClusterNode implements WritePath {
     }
     const leading = ss.role === 'leader';
     this.opts.expirer.leader = leading;
+    if (leading) this.leadershipLostAtMs = null;
+    else if (prev.role === 'leader') this.leadershipLostAtMs = performance.now();
     if (leading && prev.role !== 'leader') {
       // Keys whose TTL passed while no one led are deleted now, through the log.
       setImmediate(() => {
@@ -769,6 +773,7 @@ export class ClusterNode implements WritePath {
 
   private expireWaits(now: number): void {
     if (this.awaitingLeader.length > 0) this.rerouteAwaiting(now);
+    if (this.pending.size > 0) this.expirePending(now);
     if (this.appliedWaiters.length > 0) {
       const keep: AppliedWaiter[] = [];
       for (const w of this.appliedWaiters) {
@@ -785,6 +790,23 @@ export class ClusterNode implements WritePath {
       } else if (now >= b.retryAtMs && this.openReadBatch !== b) {
         this.issueRead(b, now);
       }
+    }
+  }
+
+  /**
+   * Writes proposed while this node led are answered when their entry applies or is
+   * replaced; with no majority left (it stepped down) neither may ever happen, so they
+   * get an error once no leader has settled them within `clusterWaitMs`. Their entry may
+   * still commit later under a new leader, so the client cannot be told it was not applied.
+   */
+  private expirePending(now: number): void {
+    const lostAt = this.leadershipLostAtMs;
+    if (this.soft.role === 'leader' || lostAt === null || now - lostAt < this.clusterWaitMs) return;
+    const err = `CLUSTERDOWN This node stopped leading while the write was in flight and no leader settled it within ${this.clusterWaitMs} ms (${this.leaderSituation()}); it may or may not have been applied`;
+    for (const [index, p] of this.pending) {
+      this.pending.delete(index);
+      this.settle(p.sink, 'local');
+      this.replyNow(p.sink, false, err);
     }
   }
 
