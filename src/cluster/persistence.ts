@@ -11,12 +11,10 @@
 // corrupt, the older one plus the log still rebuild the same state.
 
 import type { Logger } from 'pino';
-import type { Keyspace } from '../keyspace/database.js';
-import { KeyspaceSnapshot } from '../keyspace/snapshot-view.js';
-import { RecordEncoder, loadRecord } from '../keyspace/snapshot-codec.js';
 import { DataDirLock } from '../storage/lock.js';
 import { Wal, type WalFileSystem } from '../storage/wal.js';
-import { SnapshotCorruptionError, SnapshotWriter, listSnapshots, readSnapshot, removeSnapshotTemps, retain } from '../storage/snapshot-file.js';
+import { listSnapshots, removeSnapshotTemps, retain } from '../storage/snapshot-file.js';
+import { loadNewestKeyspaceSnapshot, writeKeyspaceSnapshot } from './keyspace-snapshot.js';
 import { decodeLogCommand } from './log-codec.js';
 import { DurableWritePath, type FsyncPolicy } from './durable-write-path.js';
 import type { StateMachine } from './state-machine.js';
@@ -33,37 +31,8 @@ export interface PersistenceOptions {
   walFs?: WalFileSystem;
 }
 
-/** Records emitted per event-loop turn while snapshotting: small enough to keep pauses short. */
-const snapshotRecordsPerTurn = 2000;
 /** Snapshots kept on disk: the newest, and one to fall back to. */
 const snapshotsKept = 2;
-
-/**
- * Loads the newest snapshot that reads back intact, in one pass: every block's CRC is
- * checked before its records are handed out, and if a later block of a snapshot proves
- * damaged, what it loaded is discarded and the next older snapshot is tried. (Verifying
- * the whole file first would read a large snapshot twice.)
- */
-async function loadNewestSnapshot(
-  dir: string,
-  keyspace: Keyspace,
-  warn: (msg: string) => void,
-): Promise<{ index: number; term: number; name: string; records: number; skipped: string[] } | null> {
-  const skipped: string[] = [];
-  for (const info of await listSnapshots(dir)) {
-    try {
-      const r = await readSnapshot(info.path, (rec) => loadRecord(keyspace, rec));
-      return { index: info.index, term: info.term, name: info.name, records: r.records, skipped };
-    } catch (err) {
-      if (!(err instanceof SnapshotCorruptionError)) throw err;
-      warn(`${err.message}; falling back to an older snapshot`);
-      keyspace.flushAll();
-      skipped.push(info.path);
-    }
-  }
-  if (skipped.length > 0) warn(`no valid snapshot among ${skipped.length} file(s)`);
-  return null;
-}
 
 export class SnapshotGapError extends Error {
   override readonly name = 'SnapshotGapError';
@@ -107,7 +76,7 @@ export class Persistence {
       await removeSnapshotTemps(opts.dir);
       const warn = (msg: string): void => log.warn(msg);
       const keyspace = sm.keyspace;
-      const snap = await loadNewestSnapshot(opts.dir, keyspace, warn);
+      const snap = await loadNewestKeyspaceSnapshot(opts.dir, keyspace, warn);
       const snapIndex = snap?.index ?? 0;
       const wal = await Wal.open(opts.dir, { repair: opts.repair, warn, ...(opts.walFs ? { fs: opts.walFs } : {}) });
       if (wal.firstIndex > snapIndex + 1) {
@@ -173,28 +142,9 @@ export class Persistence {
     this.bytesAtLastSnapshot = this.writePath.bytesAppended;
     const index = this.sm.appliedIndex;
     const term = index === 0 ? 0 : (this.wal.term(index) ?? this.writePath.term);
-    // Opened synchronously right after reading appliedIndex: the view is exactly that state.
-    const view = new KeyspaceSnapshot(this.sm.keyspace);
-    let writer: SnapshotWriter | null = null;
     try {
-      writer = await SnapshotWriter.create(this.opts.dir, { index, term, keys: view.keysAtStart });
-      const w = writer;
-      const enc = new RecordEncoder();
-      let writable = true;
-      const emit = (db: number, key: string, value: string, expireAt: number | undefined): void => {
-        writable = w.writeRecord(enc.encode(db, key, value, expireAt)) && writable;
-      };
-      for (;;) {
-        const done = view.read(snapshotRecordsPerTurn, emit);
-        if (!writable) {
-          await w.drain();
-          writable = true;
-        }
-        if (done) break;
-        await new Promise<void>((r) => setImmediate(r));
-      }
-      view.release();
-      const info = await w.finish();
+      // Called synchronously right after reading appliedIndex: the file is exactly that state.
+      const info = await writeKeyspaceSnapshot(this.opts.dir, this.sm.keyspace, { index, term });
       this.lastSnapshotBytes = info.bytes;
       const previous = this.lastSnapshotIndex;
       this.lastSnapshotIndex = index;
@@ -212,8 +162,6 @@ export class Persistence {
       this.snapshotsTaken++;
       this.opts.log.info({ index, keys: info.records, bytes: info.bytes, ms: Math.round(this.lastSaveDurationMs) }, 'snapshot saved');
     } catch (err) {
-      view.release();
-      await writer?.abort();
       this.lastSaveOk = false;
       this.opts.log.error({ err: String(err) }, 'snapshot failed');
       throw err;

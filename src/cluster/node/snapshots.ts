@@ -5,15 +5,13 @@
 
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { KeyspaceSnapshot } from '../../keyspace/snapshot-view.js';
-import { RecordEncoder, loadRecord } from '../../keyspace/snapshot-codec.js';
+import { loadRecord } from '../../keyspace/snapshot-codec.js';
+import { loadNewestKeyspaceSnapshot, writeKeyspaceSnapshot } from '../keyspace-snapshot.js';
 import type { Keyspace } from '../../keyspace/database.js';
 import type { ConfState, SnapshotMeta } from '../../raft/types.js';
 import { fsyncDir, pad20, writeFileAtomic } from '../../storage/fsutil.js';
-import { SNAPSHOT_DIR, SnapshotWriter, loadNewestValid, readSnapshot, type JsonValue } from '../../storage/snapshot-file.js';
+import { SNAPSHOT_DIR, readSnapshot, type JsonValue } from '../../storage/snapshot-file.js';
 
-/** Records written per event-loop turn while snapshotting: small enough to keep pauses short. */
-const snapshotRecordsPerTurn = 2000;
 
 export interface SnapshotFile {
   readonly meta: SnapshotMeta;
@@ -29,7 +27,7 @@ function stringsFromJson(v: JsonValue | undefined): readonly string[] {
 
 /** Loads the newest valid snapshot into `keyspace`; null when there is none. */
 export async function loadNewestSnapshot(dir: string, keyspace: Keyspace, warn: (msg: string) => void): Promise<SnapshotFile | null> {
-  const snap = await loadNewestValid(dir, warn, (rec) => loadRecord(keyspace, rec));
+  const snap = await loadNewestKeyspaceSnapshot(dir, keyspace, warn);
   if (snap === null) return null;
   const confState: ConfState = { voters: stringsFromJson(snap.meta['voters']), learners: stringsFromJson(snap.meta['learners']) };
   const stat = await fsp.stat(snap.path);
@@ -38,41 +36,14 @@ export async function loadNewestSnapshot(dir: string, keyspace: Keyspace, warn: 
 
 /** Writes the keyspace as it is now (the state at `meta.index`) without stalling clients. */
 export async function writeSnapshot(dir: string, keyspace: Keyspace, meta: SnapshotMeta, addresses: readonly string[]): Promise<SnapshotFile> {
-  // Opened synchronously by the caller's turn: the view is exactly the applied state.
-  const view = new KeyspaceSnapshot(keyspace);
-  let writer: SnapshotWriter | null = null;
-  try {
-    writer = await SnapshotWriter.create(dir, {
-      index: meta.index,
-      term: meta.term,
-      keys: view.keysAtStart,
-      voters: [...meta.confState.voters],
-      learners: [...meta.confState.learners],
-      addresses: [...addresses],
-    });
-    const w = writer;
-    const enc = new RecordEncoder();
-    let writable = true;
-    const emit = (db: number, key: string, value: string, expireAt: number | undefined): void => {
-      writable = w.writeRecord(enc.encode(db, key, value, expireAt)) && writable;
-    };
-    for (;;) {
-      const done = view.read(snapshotRecordsPerTurn, emit);
-      if (!writable) {
-        await w.drain();
-        writable = true;
-      }
-      if (done) break;
-      await new Promise<void>((r) => setImmediate(r));
-    }
-    view.release();
-    const info = await w.finish();
-    return { meta, path: info.path, bytes: info.bytes, addresses };
-  } catch (err) {
-    view.release();
-    await writer?.abort();
-    throw err;
-  }
+  const info = await writeKeyspaceSnapshot(dir, keyspace, {
+    index: meta.index,
+    term: meta.term,
+    voters: [...meta.confState.voters],
+    learners: [...meta.confState.learners],
+    addresses: [...addresses],
+  });
+  return { meta, path: info.path, bytes: info.bytes, addresses };
 }
 
 /**
