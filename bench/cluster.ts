@@ -13,8 +13,9 @@
 // Without redis-server, redis-benchmark or etcd the missing columns are skipped and the
 // install command printed.
 
+import { appendResults, cpuModel } from './results.js';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -23,7 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { KeyMeshClient } from '../src/client/client.js';
-import { countRespReplies, freePort, infoField, repoRoot, resp, startKeymesh, startRedis, waitUntil, type ServerProcess } from '../test/helpers/process.js';
+import { countRespReplies, freePort, infoField, resp, startKeymesh, startRedis, waitUntil, type ServerProcess } from '../test/helpers/process.js';
 
 const run = promisify(execFile);
 
@@ -605,7 +606,7 @@ function table(head: string[], rows: string[][]): string {
 }
 
 function machine(loadAtStart: readonly number[], etcdVersion: string): string[] {
-  const cpu = /^model name\s*:\s*(.*)$/m.exec(existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '')?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
+  const cpu = cpuModel();
   const redis = installed('redis-server') ? (/v=(\S+)/.exec(spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout)?.[1] ?? 'unknown') : 'not installed';
   return [
     `- machine: ${os.availableParallelism()} CPUs (nproc), ${cpu}, ${(os.totalmem() / 1024 / 1024).toFixed(0)} MiB RAM, ${os.platform()} ${os.release()}; every server, replica and load generator on this one machine, on loopback`,
@@ -702,15 +703,12 @@ export async function runClusterBench(opts: { quick: boolean }, log: (s: string)
   return section;
 }
 
-const resultsPath = join(repoRoot, 'bench', 'RESULTS.md');
 
 async function main(): Promise<void> {
   const section = await runClusterBench({ quick: process.argv.includes('--quick') });
   console.log('\n' + section);
   if (process.argv.includes('--print-only')) return;
-  if (!existsSync(resultsPath)) writeFileSync(resultsPath, '# Benchmark results\n\nAppended by `npm run bench` (bench/run.ts); newest last. Compare runs on the same machine only.\n\n');
-  appendFileSync(resultsPath, section + '\n');
-  console.log(`appended to ${join('bench', 'RESULTS.md')}`);
+  appendResults(section);
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) await main();

@@ -13,16 +13,17 @@
 // Every server gets its own fresh temporary directory. Without redis-server or
 // redis-benchmark, KeyMesh is measured alone and the install command is printed.
 
+import { appendResults, cpuModel } from './results.js';
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { KeyMeshClient, type RespValue } from '../src/client/client.js';
-import { RawConnection, repoRoot, resp, sleep, startKeymesh, startRedis, waitUntil, type ServerProcess } from '../test/helpers/process.js';
+import { RawConnection, resp, sleep, startKeymesh, startRedis, waitUntil, type ServerProcess } from '../test/helpers/process.js';
 import { runLoad } from './loadgen.js';
 
 const run = promisify(execFile);
@@ -416,7 +417,7 @@ function table(head: string[], rows: string[][]): string {
 }
 
 function machine(loadAtStart: readonly number[]): string[] {
-  const cpu = /^model name\s*:\s*(.*)$/m.exec(existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '')?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
+  const cpu = cpuModel();
   const redis = installed('redis-server') ? (/v=(\S+)/.exec(spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout)?.[1] ?? 'unknown') : 'not installed';
   return [
     `- machine: ${os.availableParallelism()} CPUs (nproc), ${cpu}, ${fmtMiB(os.totalmem())} RAM, ${os.platform()} ${os.release()}; data directories under the OS temp dir`,
@@ -516,15 +517,12 @@ export async function runDurabilityBench(opts: { quick: boolean }, log: (s: stri
   return section;
 }
 
-const resultsPath = join(repoRoot, 'bench', 'RESULTS.md');
 
 async function main(): Promise<void> {
   const section = await runDurabilityBench({ quick: process.argv.includes('--quick') });
   console.log('\n' + section);
   if (process.argv.includes('--print-only')) return;
-  if (!existsSync(resultsPath)) writeFileSync(resultsPath, '# Benchmark results\n\nAppended by `npm run bench` (bench/run.ts); newest last. Compare runs on the same machine only.\n\n');
-  appendFileSync(resultsPath, section + '\n');
-  console.log(`appended to ${join('bench', 'RESULTS.md')}`);
+  appendResults(section);
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) await main();

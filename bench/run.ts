@@ -13,12 +13,11 @@
 // policies, restart time, snapshots vs Redis's AOF/RDB), bench/cluster.ts (3 nodes vs
 // Redis with replicas and etcd, and failover time). Each appends its own section.
 
+import { appendResults, cpuModel } from './results.js';
 import { execFile, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { infoField, procRssBytes, repoRoot, resp, RawConnection, startKeymesh, startRedis, type ServerProcess } from '../test/helpers/process.js';
+import { infoField, procRssBytes, resp, RawConnection, startKeymesh, startRedis, type ServerProcess } from '../test/helpers/process.js';
 import { loadKeys, runLoad, type LoadResult } from './loadgen.js';
 
 const run = promisify(execFile);
@@ -39,7 +38,6 @@ const clients = 50;
 const pipelines = [1, 16];
 const valueBytes = 100;
 const installHint = 'sudo apt-get install redis-server redis-tools';
-const resultsPath = join(repoRoot, 'bench', 'RESULTS.md');
 
 interface Target {
   name: string;
@@ -120,7 +118,7 @@ function table(head: string[], rows: string[][]): string {
 }
 
 function machine(): string[] {
-  const cpu = /^model name\s*:\s*(.*)$/m.exec(existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '')?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
+  const cpu = cpuModel();
   const redisVersion = installed('redis-server') ? (/v=(\S+)/.exec(spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout)?.[1] ?? 'unknown') : 'not installed';
   return [
     `- machine: ${os.availableParallelism()} CPUs (nproc), ${cpu}, ${fmtMiB(os.totalmem())} RAM, ${os.platform()} ${os.release()}`,
@@ -210,9 +208,7 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   console.log('\n' + section);
-  if (!existsSync(resultsPath)) writeFileSync(resultsPath, '# Benchmark results\n\nAppended by `npm run bench` (bench/run.ts); newest last. Compare runs on the same machine only.\n\n');
-  appendFileSync(resultsPath, section + '\n');
-  console.log(`appended to ${join('bench', 'RESULTS.md')}`);
+  appendResults(section);
 }
 
 if (only === null || only === 'single') await main();
@@ -223,11 +219,11 @@ if (only === null || only === 'durability') {
   const { runDurabilityBench } = await import('./durability.js');
   const section = await runDurabilityBench({ quick });
   console.log('\n' + section);
-  appendFileSync(resultsPath, section + '\n');
+  appendResults(section);
 }
 if (only === null || only === 'cluster') {
   const { runClusterBench } = await import('./cluster.js');
   const section = await runClusterBench({ quick });
   console.log('\n' + section);
-  appendFileSync(resultsPath, section + '\n');
+  appendResults(section);
 }

@@ -401,16 +401,20 @@ export async function readSnapshot(file: string, onRecord?: (rec: Buffer) => voi
   }
 }
 
-/** Snapshots in `<dir>/snap`, newest (highest index, then term) first. Temp files are not listed. */
-export async function listSnapshots(dir: string): Promise<SnapshotInfo[]> {
-  const snapDir = path.join(dir, SNAPSHOT_DIR);
-  let names: string[];
+/** Names in the snapshot directory; none when it does not exist yet. */
+async function snapshotDirNames(snapDir: string): Promise<string[]> {
   try {
-    names = await fsp.readdir(snapDir);
+    return await fsp.readdir(snapDir);
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return [];
     throw err;
   }
+}
+
+/** Snapshots in `<dir>/snap`, newest (highest index, then term) first. Temp files are not listed. */
+export async function listSnapshots(dir: string): Promise<SnapshotInfo[]> {
+  const snapDir = path.join(dir, SNAPSHOT_DIR);
+  const names = await snapshotDirNames(snapDir);
   const out: SnapshotInfo[] = [];
   for (const name of names) {
     const m = NAME.exec(name);
@@ -470,13 +474,7 @@ export async function retain(dir: string, keep = 2): Promise<string[]> {
 /** Removes temp files of snapshots whose writer died mid-way; call at start-up, before any writer exists. */
 export async function removeSnapshotTemps(dir: string): Promise<string[]> {
   const snapDir = path.join(dir, SNAPSHOT_DIR);
-  let names: string[];
-  try {
-    names = await fsp.readdir(snapDir);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return [];
-    throw err;
-  }
+  const names = await snapshotDirNames(snapDir);
   const removed: string[] = [];
   for (const name of names) {
     if (!name.endsWith('.snap.tmp')) continue;

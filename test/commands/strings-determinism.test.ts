@@ -10,17 +10,12 @@ import type { Keyspace } from '../../src/keyspace/database.js';
 import { Reply } from '../../src/protocol/reply.js';
 import type { Server } from '../../src/server/server.js';
 import { testServer } from '../helpers/harness.js';
+import { SeededRandom } from '../../src/raft/rand.js';
 
 /** A small seeded generator (mulberry32) so a failing seed can be replayed. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new SeededRandom(seed);
+  return () => r.next();
 }
 
 interface Captured {

@@ -24,17 +24,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { KeyMeshClient, type RespValue } from '../../src/client/client.js';
 import { freePort, keymeshBin, sleep, startKeymesh, waitUntil, type ServerProcess } from '../helpers/process.js';
+import { SeededRandom } from '../../src/raft/rand.js';
 
 /** Small, fast, seedable PRNG (mulberry32): the same seed gives the same choices. */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new SeededRandom(seed);
+  return () => r.next();
 }
 
 const replaySeed = process.env['KM_CRASH_SEED'];

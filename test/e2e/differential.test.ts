@@ -32,6 +32,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { countRespReplies, RawConnection, resp, startKeymesh, startRedis, type ServerProcess } from '../helpers/process.js';
+import { SeededRandom } from '../../src/raft/rand.js';
 
 const noRedis = spawnSync('which', ['redis-server'], { stdio: 'ignore' }).status === 0 ? false : 'redis-server not installed (apt-get install redis-server) — differential test skipped';
 
@@ -50,14 +51,8 @@ const failuresShownMax = 5;
 
 /** mulberry32: small, fast, good enough to pick test inputs. */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new SeededRandom(seed);
+  return () => r.next();
 }
 
 class Gen {
