@@ -48,6 +48,11 @@ export interface ClusterNodeOptions {
   readonly fsync: () => FsyncPolicy;
   readonly repair: boolean;
   readonly tickMs: number;
+  /**
+   * Serve linearizable reads on the leader from a lease instead of a heartbeat round
+   * (see RaftConfig.leaseReads for the clock-drift bound it relies on).
+   */
+  readonly leaseReads?: boolean;
   /** Start empty and wait to be added (CLUSTER ADDNODE) instead of bootstrapping from `peers`. */
   readonly join: boolean;
   /** Snapshot (and compact the log) once applied entries since the last one reach this many bytes. */
@@ -113,6 +118,9 @@ interface ReadBatch {
 /** Election timeout and heartbeat, in ticks (about 0.5–1 s and 100 ms at the default 50 ms tick). */
 const electionTimeoutTicks = 10;
 const heartbeatIntervalTicks = 2;
+/** Most ticks one timer callback catches up (two election timeouts). */
+const maxCatchUpTicks = 2 * electionTimeoutTicks;
+
 /** How many election timeouts a client waits for a leader (or a read index) before CLUSTERDOWN. */
 const clusterWaitElections = 4;
 /** Snapshot files kept: the newest, and one to fall back to (the log is kept from it on). */
@@ -186,6 +194,8 @@ export class ClusterNode implements WritePath {
   private readSeq = 0;
   private soft: SoftState = { role: 'follower', leaderId: null, term: 0 };
   private tickTimer: NodeJS.Timeout | undefined;
+  /** performance.now() of the last tick accounted for. */
+  private lastTickMs = 0;
   private syncTimer: NodeJS.Timeout | undefined;
   private scheduled = false;
   private inReady = false;
@@ -228,6 +238,7 @@ export class ClusterNode implements WritePath {
       ...defaultRaftConfig(this.id, new SeededRandom(randomInt(0x7fffffff))),
       electionTimeoutTicks,
       heartbeatIntervalTicks,
+      leaseReads: opts.leaseReads ?? false,
     };
     this.raft = new RaftNode(cfg, storage);
     storage.onBackgroundError = (err) => this.fail(err);
@@ -271,6 +282,7 @@ export class ClusterNode implements WritePath {
     this.net.onForward(this.onForward);
     this.net.updatePeers(this.peerEndpoints());
     await this.net.start();
+    this.lastTickMs = performance.now();
     this.tickTimer = setInterval(this.onTick, this.opts.tickMs);
     this.syncTimer = setInterval(this.syncEverySecond, 1000);
     this.syncTimer.unref();
@@ -289,7 +301,17 @@ export class ClusterNode implements WritePath {
 
   private readonly onTick = (): void => {
     if (this.closed || this.failure !== null) return;
-    this.raft.tick();
+    // Ticks follow the monotonic clock, not the count of timer callbacks: a process that
+    // was stopped (SIGSTOP, a long GC, a VM stall) must see the time it lost, or a leader
+    // would trust a lease that the rest of the cluster has long let expire. Timers run
+    // before socket reads in each loop turn, so the lost ticks land before any request
+    // that arrived during the stall is served. The cap keeps one late turn from sending a
+    // burst of heartbeats; it is past the lease and election timeouts, which is all that
+    // catching up has to reach.
+    const now = performance.now();
+    const due = Math.min(Math.floor((now - this.lastTickMs) / this.opts.tickMs), maxCatchUpTicks);
+    this.lastTickMs = due >= maxCatchUpTicks ? now : this.lastTickMs + Math.max(1, due) * this.opts.tickMs;
+    for (let i = Math.max(1, due); i > 0; i--) this.raft.tick();
     if (this.soft.role === 'leader') this.promoteLearners();
     this.expireWaits(performance.now());
     this.schedule();

@@ -45,6 +45,11 @@ export const settingDefs: readonly SettingDef[] = [
   { name: 'consistency', kind: 'enum', default: 'strong', choices: ['strong', 'quorum', 'eventual'], mutable: true, help: 'default consistency level of connections (CONSISTENCY changes it per connection)' },
   { name: 'cluster-join', kind: 'bool', default: false, mutable: false, help: 'start with an empty log and wait to be added with CLUSTER ADDNODE (instead of bootstrapping from --peers)' },
   { name: 'cluster-tick-ms', kind: 'int', default: 50, mutable: false, min: 1, max: 10000, help: 'Raft tick period; elections time out after 10 ticks, heartbeats every 2' },
+  { name: 'cluster-lease-reads', kind: 'bool', default: false, mutable: false, help: 'strong reads on the leader use a lease (no heartbeat round) while it holds; safe while tick rates differ by under 20% over an election timeout' },
+  // A wall-clock jump without touching the system clock, for fault-injection runs (npm run chaos):
+  // it moves entry timestamps and so expiry; Raft timing (elections, leases) runs on ticks and
+  // the monotonic clock and must not notice.
+  { name: 'clock-offset-ms', kind: 'int', default: 0, mutable: true, min: -3153600000000, max: 3153600000000, help: 'milliseconds added to this node\'s wall clock (for fault-injection tests)' },
   { name: 'loglevel', kind: 'enum', default: 'notice', choices: ['debug', 'verbose', 'notice', 'warning'], mutable: true, help: 'log verbosity' },
 ];
 

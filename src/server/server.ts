@@ -71,11 +71,14 @@ export class Server implements NodeServices {
   private readonly onShutdown: () => void;
   private readonly walFs: WalFileSystem | undefined;
   private closing = false;
+  private clockOffsetMs: number;
 
   constructor(opts: ServerOptions = {}) {
     this.config = opts.config ?? new Config();
     this.log = opts.log ?? createLogger(this.config.str('loglevel'));
-    this.clock = opts.clock ?? Date.now;
+    const wallClock = opts.clock ?? Date.now;
+    this.clockOffsetMs = this.config.int('clock-offset-ms');
+    this.clock = () => wallClock() + this.clockOffsetMs;
     this.onShutdown = opts.onShutdown ?? (() => void this.close());
     this.walFs = opts.walFs;
     this.peerNetwork = opts.peerNetwork;
@@ -89,6 +92,7 @@ export class Server implements NodeServices {
     this.listener = net.createServer({ noDelay: true }, this.onConnection);
     this.config.onChange = (name) => {
       if (name === 'hz' && this.cron !== undefined) this.startCron();
+      if (name === 'clock-offset-ms') this.clockOffsetMs = this.config.int(name);
     };
   }
 
@@ -146,6 +150,7 @@ export class Server implements NodeServices {
       fsync: () => config.str('appendfsync') as FsyncPolicy,
       repair: config.bool('repair-log'),
       tickMs: config.int('cluster-tick-ms'),
+      leaseReads: config.bool('cluster-lease-reads'),
       join: config.bool('cluster-join'),
       snapshotThresholdBytes: () => config.int('snapshot-threshold'),
       defaultConsistency: () => config.str('consistency') as ConsistencyLevel,
