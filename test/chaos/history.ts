@@ -118,6 +118,8 @@ export interface RunMeta {
   /** 'netns' or 'proxy', and why. */
   readonly network: string;
   readonly startedAt: string;
+  /** The command that replays this run's schedule (`npm run chaos -- …`), every option given. */
+  readonly replay?: string;
   /** Time (ms since start) when the nemesis stopped and the final reads began. */
   readonly healedMs?: number;
 }
