@@ -42,6 +42,10 @@ export interface RunOutcome {
   readonly verdict: string;
   readonly results: readonly CheckResult[];
   readonly out: string;
+  /** How the nodes were networked (netns or proxy, and why). */
+  readonly network: string;
+  /** Faults the nemesis started, by kind ("kill 3, pause 2, …"). */
+  readonly faults: string;
 }
 
 export async function runChaos(o: RunOptions): Promise<RunOutcome> {
@@ -49,6 +53,7 @@ export async function runChaos(o: RunOptions): Promise<RunOutcome> {
   const ids = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
   const net = await createNetwork(ids, { mode: o.network, tag: String(o.seed % 100000) });
   o.log(`network: ${net.description}`);
+  const networkDescription = net.description;
   const rec = new Recorder({
     type: 'meta',
     seed: o.seed,
@@ -122,7 +127,10 @@ export async function runChaos(o: RunOptions): Promise<RunOutcome> {
   const verdict = verdictLine(results, o.seed);
   writeFileSync(join(o.out, 'results.json'), JSON.stringify({ verdict, results }, null, 1) + '\n');
   writeFileSync(join(o.out, 'report.html'), renderReport(history, results, verdict));
-  return { valid, verdict, results, out: o.out };
+  const byKind = new Map<string, number>();
+  for (const r of history) if (r.type === 'nemesis' && r.phase === 'start') byKind.set(r.fault, (byKind.get(r.fault) ?? 0) + 1);
+  const faults = [...byKind].map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+  return { valid, verdict, results, out: o.out, network: networkDescription, faults };
 }
 
 /**
