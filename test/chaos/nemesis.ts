@@ -118,6 +118,16 @@ export class Nemesis {
         };
       }
       case 'partition': {
+        if (this.net.canDelay && rng.chance(0.2)) {
+          // Not a cut but a slow network: every node-to-node link delayed (netem or the proxy).
+          const ms = 20 + rng.intBelow(281);
+          this.event('start', kind, ids, `slow links: +${ms} ms on every node-to-node link`);
+          await this.net.setDelay(ms);
+          return async () => {
+            this.event('stop', kind, ids, 'links back to full speed');
+            await this.net.setDelay(0);
+          };
+        }
         const { groups, cuts, detail } = choosePartition(ids, leader, rng);
         this.event('start', kind, ids, detail + (groups.length > 0 ? `: ${groups.map((g) => `[${g.join(' ')}]`).join(' | ')}` : ''));
         await this.net.setCuts(cuts);
