@@ -335,9 +335,15 @@ export class ClusterNode implements WritePath {
     this.inReady = true;
     const rd = this.raft.ready();
     this.noteSoftState(rd.softState);
+    // A leader's messages acknowledge nothing it has yet to persist (it counts itself
+    // toward commit only after advance), so they leave while its own write runs, as in
+    // etcd: the followers' disk writes overlap the leader's. Nobody else's may, since
+    // a reply can acknowledge what this Ready persists.
+    const sendFirst = rd.softState.role === 'leader';
+    if (sendFirst) this.net.send(rd.messages);
     const finish = (): void => {
       if (this.closed || this.failure !== null) return;
-      this.net.send(rd.messages);
+      if (!sendFirst) this.net.send(rd.messages);
       this.applyEntries(rd.committedEntries);
       this.serveReads(rd.readStates);
       this.raft.advance(rd);

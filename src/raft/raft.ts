@@ -194,6 +194,14 @@ export class RaftNode {
   private prevHardState: HardState;
   private prevSoftState: SoftState;
   private readyOutstanding = false;
+  /**
+   * A broadcast of appends was asked for since the last ready(). It is made there, once:
+   * every proposal and commit move of one Ready then reaches a follower as one Append,
+   * not one each (messages leave only through ready(), so nothing is sent later).
+   */
+  private bcastPending = false;
+  /** Commit index carried by the last Append to each follower in the Ready being built. */
+  private readonly batchCommitSent = new Map<NodeId, number>();
 
   constructor(config: RaftConfig, storage: LogStorage) {
     assert.ok(config.id.length > 0, 'node id must be non-empty');
@@ -329,7 +337,7 @@ export class RaftNode {
   }
 
   hasReady(): boolean {
-    if (this.msgs.length > 0 || this.readStates.length > 0) return true;
+    if (this.bcastPending || this.msgs.length > 0 || this.readStates.length > 0) return true;
     if (this.log.unstable().length > 0 || this.log.pendingSnapshot() !== null) return true;
     if (this.log.hasNextCommitted()) return true;
     if (!hardStateEquals(this.hardState(), this.prevHardState)) return true;
@@ -340,6 +348,7 @@ export class RaftNode {
   ready(): Ready {
     assert.ok(!this.readyOutstanding, 'ready() called again before advance()');
     this.readyOutstanding = true;
+    this.flushBcast();
     const hs = this.hardState();
     const rd: Ready = {
       softState: this.softState(),
@@ -821,6 +830,7 @@ export class RaftNode {
     if (entries.length === 0 && !sendIfEmpty) return false;
     const msg: AppendRequest = { type: 'Append', from: this.id, to, term: this.term, prevIndex, prevTerm, entries, commit: this.log.committed };
     this.send(msg);
+    this.batchCommitSent.set(to, msg.commit);
     const last = entries[entries.length - 1];
     if (pr.state === 'replicate') {
       if (last !== undefined) {
@@ -834,7 +844,22 @@ export class RaftNode {
   }
 
   private bcastAppend(): void {
-    for (const id of this.progress.keys()) if (id !== this.id) this.sendAppend(id, true);
+    if (this.role === 'leader') this.bcastPending = true;
+  }
+
+  private flushBcast(): void {
+    const pending = this.bcastPending;
+    this.bcastPending = false;
+    if (pending && this.role === 'leader') {
+      const last = this.log.lastIndex();
+      for (const [id, pr] of this.progress) {
+        if (id === this.id) continue;
+        // This Ready already tells it everything: nothing new to send, commit current.
+        if (pr.next > last && this.batchCommitSent.get(id) === this.log.committed) continue;
+        this.sendAppend(id, true);
+      }
+    }
+    this.batchCommitSent.clear();
   }
 
   private bcastHeartbeat(): void {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Net, appliedData, enc } from './harness.js';
+import { Net, appliedData, dec, enc } from './harness.js';
 import type { Entry } from '../../src/raft/types.js';
 
 function entries(from: number, to: number, term: number): Entry[] {
@@ -233,5 +233,49 @@ describe('log replication (Raft §5.3)', () => {
     // Crash before the Ready with the entry was processed.
     const restarted = net.restart('a');
     assert.ok(restarted.node.status().lastIndex < r.index);
+  });
+});
+
+describe('appends are batched per Ready', () => {
+  it('proposals made between two Readys reach each follower as one Append', () => {
+    const net = new Net(['a', 'b', 'c']);
+    net.elect('a');
+    net.tickAll(2);
+    const mark = net.sent.length;
+    for (const v of ['1', '2', '3', '4', '5']) assert.ok(net.raft('a').propose(enc(v)).ok);
+    net.processReady();
+    const appends = net.sentOfType('Append', mark);
+    assert.deepEqual(appends.map((m) => m.to).sort(), ['b', 'c'], 'one Append per follower');
+    for (const m of appends) assert.deepEqual(m.entries.map((e) => dec(e.data)), ['1', '2', '3', '4', '5']);
+    net.deliver();
+    net.tickAll(2);
+    for (const id of ['a', 'b', 'c']) assert.deepEqual(appliedData(net.get(id)), ['1', '2', '3', '4', '5']);
+  });
+
+  it('a commit move and a new proposal share one Append per follower', () => {
+    const net = new Net(['a', 'b', 'c']);
+    net.elect('a');
+    net.tickAll(2);
+    const first = net.raft('a').propose(enc('x'));
+    assert.ok(first.ok);
+    net.processReady();
+    // The followers acknowledge; the leader commits 'x' and, in the same turn, takes 'y'.
+    const batch = net.pending;
+    net.pending = [];
+    for (const m of batch) net.raft(m.to).step(m);
+    net.processReady();
+    for (const m of net.pending.splice(0)) net.raft(m.to).step(m);
+    const mark = net.sent.length;
+    assert.ok(net.raft('a').propose(enc('y')).ok);
+    net.processReady();
+    const appends = net.sentOfType('Append', mark).filter((m) => m.from === 'a');
+    assert.deepEqual(appends.map((m) => m.to).sort(), ['b', 'c']);
+    for (const m of appends) {
+      assert.equal(m.commit, first.index, 'carries the new commit index');
+      assert.deepEqual(m.entries.map((e) => dec(e.data)), ['y']);
+    }
+    net.deliver();
+    net.tickAll(2);
+    for (const id of ['a', 'b', 'c']) assert.deepEqual(appliedData(net.get(id)), ['x', 'y']);
   });
 });
