@@ -247,10 +247,14 @@ test('the log is compacted behind snapshots; a follower too far behind gets the 
     for (let i = 0; i < 200; i++) await lc.call('SET', `k${i}`, `${value}${i}`);
     await lc.call('PEXPIRE', 'k0', '100000');
     assert.equal(await lc.call('SAVE'), 'OK');
-    assert.equal(await lc.call('BGSAVE'), 'Background saving started');
-    const info = String(await lc.call('INFO', 'replication'));
-    const first = Number(/raft_log_first_index:(\d+)/.exec(info)![1]);
-    assert.ok(first > 50, `log compacted (first index ${first})`);
+    // The small threshold may have a snapshot of its own running already; either one compacts.
+    const bg = await lc.call('BGSAVE').catch((e: Error) => e.message);
+    assert.match(String(bg), /^Background saving started$|Background save already in progress/);
+    let first = 0;
+    await waitFor(async () => {
+      first = Number(/raft_log_first_index:(\d+)/.exec(String(await lc.call('INFO', 'replication')))![1]);
+      return first > 50;
+    }, `log compacted (first index ${first})`);
     // The stopped follower's next entry is gone from the leader's log: it needs the snapshot.
     await c.startNode(f);
     const target = c.node(leader).server!.appliedIndex;
