@@ -8,12 +8,14 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { KeyMeshClient } from '../../src/client/client.js';
 import { keymeshBin } from '../helpers/process.js';
+import { callWithTimeout } from './clients.js';
 import type { ChaosNetwork } from './net/network.js';
 
 export type NodeState = 'up' | 'killed' | 'paused';
 
 const readyTimeoutMs = 30_000;
 const stopTimeoutMs = 5_000;
+const configTimeoutMs = 3_000;
 
 class ChaosNode {
   child: ChildProcess | null = null;
@@ -107,7 +109,13 @@ export class ChaosCluster {
     const n = this.node(id);
     n.clockOffsetMs = ms;
     if (n.state !== 'up') return; // the next start applies it; healAll re-applies it after a thaw
-    await this.configSet(id, 'clock-offset-ms', String(ms));
+    try {
+      await this.configSet(id, 'clock-offset-ms', String(ms));
+    } catch (err) {
+      // Another fault took the node down meanwhile (the loops run concurrently): the next
+      // start, or healAll after a thaw, applies the offset it was meant to have.
+      if (n.state === 'up') throw err;
+    }
   }
 
   clockOffset(id: string): number {
@@ -217,7 +225,9 @@ export class ChaosCluster {
     const { host, port } = this.net.clientAddress(id);
     const c = await KeyMeshClient.connect({ host, port, timeoutMs: 2000 });
     try {
-      const v = await c.call('CONFIG', 'SET', name, value);
+      const r = await callWithTimeout(c, ['CONFIG', 'SET', name, value], configTimeoutMs);
+      if (r.kind === 'lost') throw new Error(`${id}: CONFIG SET ${name} ${value}: ${r.why}`);
+      const v = r.value;
       if (v.type === 'error') throw new Error(`${id}: CONFIG SET ${name} ${value}: ${v.message}`);
     } finally {
       c.destroy();
