@@ -23,6 +23,8 @@ class ChaosNode {
   clockOffsetMs = 0;
   /** Set while we expect the process to exit (kill, stop). */
   expectingExit = false;
+  /** Resolves once a (re)started process answers PING; null while none is starting. */
+  starting: Promise<void> | null = null;
   readonly log: WriteStream;
 
   constructor(
@@ -87,7 +89,12 @@ export class ChaosCluster {
     const n = this.node(id);
     assert.equal(n.state, 'killed', `${id} is running`);
     this.spawn(n);
-    await this.waitReady(id);
+    n.starting = this.waitReady(id);
+    try {
+      await n.starting;
+    } finally {
+      n.starting = null;
+    }
   }
 
   pause(id: string): void {
@@ -108,7 +115,9 @@ export class ChaosCluster {
   async setClockOffset(id: string, ms: number): Promise<void> {
     const n = this.node(id);
     n.clockOffsetMs = ms;
-    if (n.state !== 'up') return; // the next start applies it; healAll re-applies it after a thaw
+    // A node still starting was spawned with the offset it had then: set this one once it listens.
+    if (n.starting !== null) await n.starting.catch(() => {});
+    if (n.state !== 'up' || n.clockOffsetMs !== ms) return; // the next start applies it; healAll re-applies it after a thaw
     try {
       await this.configSet(id, 'clock-offset-ms', String(ms));
     } catch (err) {
