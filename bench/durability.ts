@@ -7,12 +7,13 @@
 //   4. PING latency while a snapshot of 1,000,000 keys is written (our snapshots are
 //      incremental, Node has no fork; Redis forks).
 //
-//   node dist/bench/durability.js [--quick] [--print-only]
-//   (appends its section to bench/RESULTS.md unless --print-only)
+//   node dist/bench/durability.js [--quick] [--runs N] [--only throughput|restart] [--print-only]
+//   (--help explains; appends its section to bench/RESULTS.md unless --print-only)
 //
 // Every server gets its own fresh temporary directory. Without redis-server or
 // redis-benchmark, KeyMesh is measured alone and the install command is printed.
 
+import assert from 'node:assert/strict';
 import { appendResults, cpuModel } from './results.js';
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -21,7 +22,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { KeyMeshClient, type RespValue } from '../src/client/client.js';
 import { RawConnection, resp, sleep, startKeymesh, startRedis, waitUntil, type ServerProcess } from '../test/helpers/process.js';
 import { runLoad } from './loadgen.js';
@@ -416,18 +417,34 @@ function table(head: string[], rows: string[][]): string {
   return [line(head), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.map(line)].join('\n');
 }
 
-function machine(loadAtStart: readonly number[]): string[] {
+function machine(): string[] {
   const cpu = cpuModel();
   const redis = installed('redis-server') ? (/v=(\S+)/.exec(spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout)?.[1] ?? 'unknown') : 'not installed';
   return [
     `- machine: ${os.availableParallelism()} CPUs (nproc), ${cpu}, ${fmtMiB(os.totalmem())} RAM, ${os.platform()} ${os.release()}; data directories under the OS temp dir`,
-    `- Node ${process.version}; Redis ${redis}; load average at start ${loadAtStart.map((x) => x.toFixed(2)).join(' ')} (other work on the machine skews every figure)`,
+    `- Node ${process.version}; Redis ${redis}`,
   ];
 }
 
-/** Runs the whole durability benchmark and returns its markdown section. */
-export async function runDurabilityBench(opts: { quick: boolean }, log: (s: string) => void = console.log): Promise<string> {
-  const scale = opts.quick ? quickScale : fullScale;
+/** Which halves of the benchmark to run: SET throughput, and/or restart + snapshot size + pauses. */
+export type DurabilityPart = 'throughput' | 'restart';
+
+export interface DurabilityBenchOptions {
+  quick: boolean;
+  /** Repeats of each throughput measurement and of each restart (default: 3, or 1 with quick). */
+  runs?: number;
+  /** Default: both. */
+  only?: DurabilityPart;
+}
+
+/** Runs the durability benchmark and returns its markdown section. */
+export async function runDurabilityBench(opts: DurabilityBenchOptions, log: (s: string) => void = console.log): Promise<string> {
+  const base = opts.quick ? quickScale : fullScale;
+  const runs = opts.runs ?? base.repeats;
+  assert(Number.isSafeInteger(runs) && runs >= 1, `--runs must be a positive integer, got ${runs}`);
+  const scale: Scale = { ...base, repeats: runs, restarts: runs };
+  const doThroughput = opts.only === undefined || opts.only === 'throughput';
+  const doRestart = opts.only === undefined || opts.only === 'restart';
   const loadAtStart = os.loadavg();
   const haveRedis = installed('redis-server');
   const haveBenchmark = installed('redis-benchmark');
@@ -435,15 +452,41 @@ export async function runDurabilityBench(opts: { quick: boolean }, log: (s: stri
     log(`redis-server and/or redis-benchmark are not installed; for the side-by-side comparison run:\n  ${installHint}`);
   }
   const sideBySide = haveRedis && haveBenchmark;
-  const command = `node dist/bench/durability.js${opts.quick ? ' --quick' : ''}`;
+  const flags = [opts.quick ? ' --quick' : '', opts.runs !== undefined ? ` --runs ${runs}` : '', opts.only !== undefined ? ` --only ${opts.only}` : ''].join('');
+  const command = `node dist/bench/durability.js${flags}`;
   log(`${command}: SET -c ${clients} -d ${valueBytes}; restart with ${scale.keys.toLocaleString('en-US')} keys + ${scale.extraWrites.toLocaleString('en-US')} logged writes`);
 
-  const tput = await throughputs(scale, sideBySide, haveBenchmark, log);
+  const parts: string[] = [];
+  if (doThroughput) parts.push(throughputSection(await throughputs(scale, sideBySide, haveBenchmark, log), scale, haveBenchmark));
+  const loadAfterThroughput = os.loadavg();
+  if (doRestart) {
+    const km = await keymeshRestart(scale, log);
+    const rdb = haveRedis ? await redisRdbRestart(scale, log) : undefined;
+    const aof = haveRedis ? await redisAofRestart(scale, log) : undefined;
+    parts.push(restartSection(scale, km, rdb, aof));
+  }
+  const loadAtEnd = os.loadavg();
 
-  const km = await keymeshRestart(scale, log);
-  const rdb = haveRedis ? await redisRdbRestart(scale, log) : undefined;
-  const aof = haveRedis ? await redisAofRestart(scale, log) : undefined;
+  return [
+    `## Durability — ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}${opts.quick ? ' (quick)' : ''}${opts.only !== undefined ? ` (${opts.only} only)` : ''}`,
+    '',
+    `- command: \`npm run build && ${command}\` (bench/durability.ts)`,
+    ...machine(),
+    `- load average (1, 5, 15 min; other work on the machine skews every figure): ${fmtLoad(loadAtStart)} at start${doThroughput && doRestart ? `, ${fmtLoad(loadAfterThroughput)} after the throughput part` : ''}, ${fmtLoad(loadAtEnd)} at the end`,
+    ...(doThroughput
+      ? [`- throughput: ${haveBenchmark ? 'redis-benchmark' : 'bench/loadgen.ts (redis-benchmark not installed; 3-byte values)'} \`-t set -c ${clients} -d ${valueBytes} --csv\`, -n ${fmtInt(scale.requests.always)} (always) / ${fmtInt(scale.requests.everysec)} (everysec, none); KeyMesh \`--fsync <policy>\`, Redis \`--appendonly yes --appendfsync <policy>\`, each on a fresh data directory; baseline: KeyMesh \`--persistence no\`, Redis \`--save '' --appendonly no\`; median of ${scale.repeats} run(s), servers alternating`]
+      : []),
+    ...(doRestart
+      ? [`- restart: ${fmtInt(scale.keys)} keys with ${valueBytes}-byte values loaded in pipelines of 10,000; KeyMesh (\`--fsync everysec\`): SAVE, a BGSAVE (the pause measurement), then ${fmtInt(scale.extraWrites)} more SETs in its log; Redis RDB: SAVE; Redis AOF (everysec, RDB preamble): BGREWRITEAOF, then the same ${fmtInt(scale.extraWrites)} SETs. Then \`kill -9\` and time from spawn to the first \`+PONG\` (polled every ${pingPollMs} ms; Redis's \`-LOADING\` does not count), ${scale.restarts} time(s)`]
+      : []),
+    '',
+    ...parts,
+  ].join('\n');
+}
 
+const fmtLoad = (l: readonly number[]): string => l.map((x) => x.toFixed(2)).join(' ');
+
+function throughputSection(tput: Map<Mode, ModeResult>, scale: Scale, haveBenchmark: boolean): string {
   const targets: Record<Mode, number | undefined> = { always: 1.0, everysec: 0.8, off: undefined };
   const modeLabel: Record<Mode, string> = { always: 'always', everysec: 'everysec', off: 'none (memory only, baseline)' };
   const tputRows = modes.map((m) => {
@@ -457,7 +500,25 @@ export async function runDurabilityBench(opts: { quick: boolean }, log: (s: stri
       `${kmRuns.map(fmtInt).join(', ')} / ${redisRuns.length > 0 ? redisRuns.map(fmtInt).join(', ') : '—'}`,
     ];
   });
+  // Each run's own ratio: the servers of one repeat ran back to back, so they shared the machine's load.
+  const perRun = modes
+    .filter((m) => targets[m] !== undefined)
+    .map((m) => {
+      const { kmRuns, redisRuns } = tput.get(m)!;
+      const ratios = kmRuns.map((k, i) => fmtRatio(ratioOf(k, redisRuns[i])));
+      return `${m} ${ratios.join(', ')}`;
+    });
+  return [
+    '### SET throughput with fsync (ratio = KeyMesh / Redis; the p99 of the median run)',
+    '',
+    table(['fsync', 'KeyMesh SET/s', 'Redis SET/s', 'ratio', 'KeyMesh p99 ms', 'Redis p99 ms', 'p99 ratio', 'target', 'each run, SET/s (KeyMesh / Redis)'], tputRows),
+    '',
+    `- ratio of each run (KeyMesh / the Redis run right after it): ${perRun.join('; ')}${haveBenchmark ? '' : ' (own load generator)'}; ${scale.repeats} run(s)`,
+    '',
+  ].join('\n');
+}
 
+function restartSection(scale: Scale, km: RestartResult, rdb: RestartResult | undefined, aof: RestartResult | undefined): string {
   const kmReady = median(km.readyMs);
   const restartRow = (name: string, r: RestartResult | undefined, recovery: string): string[] => [
     name, r ? fmtInt(median(r.readyMs)) : '—', r ? r.readyMs.map((x) => fmtInt(x)).join(', ') : '—', recovery, r ? fmtInt(r.keysAfter) : '—',
@@ -485,18 +546,7 @@ export async function runDurabilityBench(opts: { quick: boolean }, log: (s: stri
     pauseRow('Redis (fork)', rdb, '—'),
   ]);
 
-  const section = [
-    `## Durability — ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}${opts.quick ? ' (quick)' : ''}`,
-    '',
-    `- command: \`npm run build && ${command}\` (bench/durability.ts)`,
-    ...machine(loadAtStart),
-    `- throughput: ${haveBenchmark ? 'redis-benchmark' : 'bench/loadgen.ts (redis-benchmark not installed; 3-byte values)'} \`-t set -c ${clients} -d ${valueBytes} --csv\`, -n ${fmtInt(scale.requests.always)} (always) / ${fmtInt(scale.requests.everysec)} (everysec, none); KeyMesh \`--fsync <policy>\`, Redis \`--appendonly yes --appendfsync <policy>\`, each on a fresh data directory; baseline: KeyMesh \`--persistence no\`, Redis \`--save '' --appendonly no\`; median of ${scale.repeats} run(s), servers alternating`,
-    `- restart: ${fmtInt(scale.keys)} keys with ${valueBytes}-byte values loaded in pipelines of 10,000; KeyMesh (\`--fsync everysec\`): SAVE, a BGSAVE (the pause measurement), then ${fmtInt(scale.extraWrites)} more SETs in its log; Redis RDB: SAVE; Redis AOF (everysec, RDB preamble): BGREWRITEAOF, then the same ${fmtInt(scale.extraWrites)} SETs. Then \`kill -9\` and time from spawn to the first \`+PONG\` (polled every ${pingPollMs} ms; Redis's \`-LOADING\` does not count), ${scale.restarts} time(s)`,
-    '',
-    '### SET throughput with fsync (ratio = KeyMesh / Redis; the p99 of the median run)',
-    '',
-    table(['fsync', 'KeyMesh SET/s', 'Redis SET/s', 'ratio', 'KeyMesh p99 ms', 'Redis p99 ms', 'p99 ratio', 'target', 'each run, SET/s (KeyMesh / Redis)'], tputRows),
-    '',
+  return [
     `### Restart with ${fmtInt(scale.keys)} keys`,
     '',
     restartTable,
@@ -514,14 +564,44 @@ export async function runDurabilityBench(opts: { quick: boolean }, log: (s: stri
     `- target: no pause above 50 ms (${verdict(km.pause ? km.pause.maxMs <= 50 : undefined)}: KeyMesh max ${fmtMs(km.pause?.maxMs ?? Number.NaN)} ms)`,
     '',
   ].join('\n');
-  return section;
 }
 
+const usage = `node dist/bench/durability.js [options]
+
+KeyMesh beside redis-server in one run: SET throughput under --fsync always/everysec (and
+memory only) with redis-benchmark -c ${clients} -d ${valueBytes}; restart time after kill -9 with
+1,000,000 keys (snapshot + 100,000 logged writes) against Redis RDB and AOF; snapshot size;
+PING pauses during a snapshot. Appends a section to bench/RESULTS.md.
+
+  --quick           a tenth of the requests and keys, one run (a smoke test, not a result)
+  --runs N          repeats of every throughput measurement and every restart (default 3; 1 with --quick)
+  --only PART       throughput | restart (default: both)
+  --print-only      print the section, do not append it to bench/RESULTS.md
+  --help            this text`;
 
 async function main(): Promise<void> {
-  const section = await runDurabilityBench({ quick: process.argv.includes('--quick') });
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      runs: { type: 'string' },
+      only: { type: 'string' },
+      'print-only': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(usage);
+    return;
+  }
+  const only = values.only;
+  if (only !== undefined && only !== 'throughput' && only !== 'restart') throw new Error(`--only: expected throughput or restart, got ${only}`);
+  const section = await runDurabilityBench({
+    quick: values.quick,
+    ...(values.runs !== undefined ? { runs: Number(values.runs) } : {}),
+    ...(only !== undefined ? { only } : {}),
+  });
   console.log('\n' + section);
-  if (process.argv.includes('--print-only')) return;
+  if (values['print-only']) return;
   appendResults(section);
 }
 

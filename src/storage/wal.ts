@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { readU64, writeU64 } from './binary.js';
-import { crc32 } from './crc32.js';
+import { crc32, crc32Range } from './crc32.js';
 import { EntryTable } from './entry-table.js';
 import { fsyncDir, isErrno, pad20, readFileIfExists, unlinkIfExists, writeFileAtomic } from './fsutil.js';
 
@@ -23,6 +23,15 @@ import { fsyncDir, isErrno, pad20, readFileIfExists, unlinkIfExists, writeFileAt
 // record (the call, not the bytes, dominates for small entries). A zero-filled
 // region reads as len = 0, below the minimum and therefore never valid.
 //
+// The segment receiving appends may end in zeros: space written ahead of the
+// records (writeNow keeps about a MiB of it) so that an append overwrites blocks
+// the file already has, and fdatasync then flushes data alone instead of also
+// committing a new file size and new extents to the journal, which took twice as
+// long on the ext4 disks measured (bench/RESULTS.md). Recovery reads an all-zero
+// remainder of the last segment as the end of the log, not as damage; a segment
+// is cut to its records before the next one is created, so no other segment has
+// such a tail.
+//
 // `wal/COMPACT` records the compaction point (index, term) of the last
 // compactPrefix, written atomically before any segment is deleted, so that a
 // crash between the two steps leaves extra segments (ignored and removed on
@@ -33,6 +42,8 @@ const RECORD_LEN_MIN = 16;
 /** Largest payload accepted; matches Redis's default proto-max-bulk-len. */
 export const ENTRY_BYTES_MAX = 512 * 1024 * 1024;
 export const SEGMENT_BYTES_DEFAULT = 64 * 1024 * 1024;
+/** Zeroed space writeNow adds ahead of the last record when less than half of it is left. */
+const PREALLOCATE_BYTES = 1024 * 1024;
 const COMPACT_MAGIC = 0x50434d4b; // "KMCP"
 const COMPACT_FILE_BYTES = 24;
 const SEGMENT_NAME = /^(\d{20})\.seg$/;
@@ -51,8 +62,13 @@ export interface WalFileSystem {
   open(file: string, flags: string): Promise<number>;
   /** May write fewer bytes than asked (like writev(2)); the WAL continues from there. */
   writev(fd: number, buffers: readonly Buffer[], position: number): Promise<number>;
+  /** writev on the calling thread (Wal.writeNow); same contract. */
+  writevSync(fd: number, buffers: readonly Buffer[], position: number): number;
+  /** Writes `length` zero bytes at `position` on the calling thread (preallocation). */
+  zeroFillSync(fd: number, position: number, length: number): void;
   fdatasync(fd: number): Promise<void>;
   ftruncate(fd: number, length: number): Promise<void>;
+  ftruncateSync(fd: number, length: number): void;
   close(fd: number): Promise<void>;
   unlink(file: string): Promise<void>;
   fsyncDir(dir: string): Promise<void>;
@@ -65,13 +81,29 @@ export const nodeWalFileSystem: WalFileSystem = {
     new Promise((resolve, reject) =>
       fs.writev(fd, buffers, position, (err, n) => (err ? reject(err) : resolve(n))),
     ),
+  writevSync: (fd, buffers, position) => fs.writevSync(fd, buffers, position),
+  zeroFillSync: (fd, position, length) => {
+    const zeros = zeroChunk();
+    for (let done = 0; done < length; ) {
+      const n = fs.writeSync(fd, zeros, 0, Math.min(zeros.length, length - done), position + done);
+      assert(n > 0, 'zero-fill wrote nothing');
+      done += n;
+    }
+  },
   fdatasync: (fd) => new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve()))),
   ftruncate: (fd, length) =>
     new Promise((resolve, reject) => fs.ftruncate(fd, length, (err) => (err ? reject(err) : resolve()))),
+  ftruncateSync: (fd, length) => fs.ftruncateSync(fd, length),
   close: (fd) => new Promise((resolve, reject) => fs.close(fd, (err) => (err ? reject(err) : resolve()))),
   unlink: (file) => unlinkIfExists(file),
   fsyncDir: (dir) => fsyncDir(dir),
 };
+
+let zeros: Buffer | null = null;
+function zeroChunk(): Buffer {
+  zeros ??= Buffer.alloc(64 * 1024);
+  return zeros;
+}
 
 export interface WalOptions {
   /** A segment is closed and a new one started once it would exceed this size. */
@@ -139,15 +171,30 @@ export class Wal {
   private ops: DiskOp[] = [];
   private queuedBytes = 0;
 
-  // Disk-side state, touched only by the flush worker.
+  // Disk-side state, touched by the flush worker and by writeNow (only while the
+  // worker is not executing operations, see opsRunning).
   private openSeg = -1;
   private openFd = -1;
-  private dirty = false;
+  /**
+   * Writes made to the open segment, and how many of them the last completed fdatasync
+   * covered. Counting (rather than a dirty flag) keeps a write that lands while an
+   * fdatasync is in flight from being marked clean when that fdatasync returns.
+   */
+  private writesToOpen = 0;
+  private writesSynced = 0;
+  /** End of the records in the open segment as written to the file; -1 before the first write or truncation. */
+  private openEnd = -1;
+  /** The open segment's file is known to extend (records or zeros) this far. */
+  private openAllocatedEnd = 0;
+  /** After a failed zero-fill (a full disk), no new attempt until openEnd passes this. */
+  private preallocateRetryAt = 0;
   private readonly filesOnDisk: Set<number>;
 
   private failure: WalFailedError | null = null;
   private closed = false;
   private inFlight: Promise<void> | null = null;
+  /** The flush worker is executing queued operations (not merely waiting for an fdatasync). */
+  private opsRunning = false;
   private next: Deferred | null = null;
 
   private constructor(
@@ -304,6 +351,57 @@ export class Wal {
   }
 
   /**
+   * Writes everything appended so far with synchronous write(2)s on the calling thread,
+   * and returns true; the bytes are then in the OS (a process crash loses nothing) but
+   * not necessarily on the disk until a flush({ sync: true }) that starts afterwards.
+   * A write into the page cache takes microseconds, far less than a round trip through
+   * the thread pool, so a caller on the event loop answers sooner this way.
+   *
+   * Returns false, having written nothing, when the queued work is more than writes to
+   * the segment already open (a new segment, a truncation, a compaction) or the flush
+   * worker is executing operations: those take the asynchronous flush, which the caller
+   * must use instead. An fdatasync in flight does not stop writeNow.
+   *
+   * A write error (e.g. ENOSPC) is thrown after the file has been cut back to its last
+   * good size; the unwritten entries stay queued, as with flush.
+   */
+  writeNow(): boolean {
+    if (this.failure !== null) throw this.failure;
+    if (this.closed) throw new Error('WAL is closed');
+    // Writes taken by a running flush may still be on their way to the disk.
+    if (this.opsRunning) return false;
+    if (this.ops.length === 0) return true;
+    if (this.openFd < 0) return false;
+    for (const op of this.ops) {
+      if (op.kind !== 'write' || op.seg !== this.openSeg) return false;
+    }
+    const fd = this.openFd;
+    while (this.ops.length > 0) {
+      const op = this.ops[0];
+      assert(op !== undefined && op.kind === 'write' && op.seg === this.openSeg);
+      this.writesToOpen++;
+      try {
+        writeAllSync(this.fsys, fd, op.bufs, op.offset, op.bytes);
+      } catch (err) {
+        // As in execute: nothing after the last good size may survive.
+        try {
+          this.fsys.ftruncateSync(fd, op.offset);
+          this.noteCut(op.offset);
+        } catch (truncErr) {
+          this.failure ??= new WalFailedError(truncErr);
+        }
+        throw this.failure ?? err;
+      }
+      this.ops.shift();
+      this.queuedBytes -= op.bytes;
+      this.noteWritten(op.offset + op.bytes);
+    }
+    assert(this.queuedBytes === 0);
+    this.preallocate(fd);
+    return true;
+  }
+
+  /**
    * Removes entries >= fromIndex (a Raft conflict), in memory at once and on
    * disk before the promise resolves. Appends made after the call (even before
    * it resolves) land after the cut.
@@ -380,8 +478,7 @@ export class Wal {
     this.closed = true;
     if (this.openFd >= 0) {
       const fd = this.openFd;
-      this.openFd = -1;
-      this.openSeg = -1;
+      this.forgetOpen();
       await this.fsys.close(fd);
     }
   }
@@ -450,14 +547,17 @@ export class Wal {
     const batch = this.ops;
     this.ops = [];
     let k = 0;
+    this.opsRunning = batch.length > 0;
     try {
       for (; k < batch.length; k++) {
         const op = batch[k]!;
         await this.execute(op);
         if (op.kind === 'write') this.queuedBytes -= op.bytes;
       }
-      if (sync && this.dirty) await this.syncOpen();
+      this.opsRunning = false;
+      if (sync && this.openDirty) await this.syncOpen();
     } catch (err) {
+      this.opsRunning = false;
       // Operations not done go back in front of anything appended meanwhile:
       // they are idempotent and their order is the log's order.
       if (this.failure === null) this.ops = batch.slice(k).concat(this.ops);
@@ -466,11 +566,57 @@ export class Wal {
     assert(this.queuedBytes >= 0);
   }
 
+  private get openDirty(): boolean {
+    return this.writesToOpen !== this.writesSynced;
+  }
+
+  /** The open segment is closed or deleted: nothing of it is left to sync. */
+  private forgetOpen(): void {
+    this.openFd = -1;
+    this.openSeg = -1;
+    this.writesSynced = this.writesToOpen;
+    this.openEnd = -1;
+    this.openAllocatedEnd = 0;
+    this.preallocateRetryAt = 0;
+  }
+
+  /** Records now end at `end` in the open segment's file, and the file extends at least that far. */
+  private noteWritten(end: number): void {
+    this.openEnd = end;
+    this.openAllocatedEnd = Math.max(this.openAllocatedEnd, end);
+  }
+
+  /** The open segment's file was cut at `end`: nothing lies beyond it. */
+  private noteCut(end: number): void {
+    this.openEnd = end;
+    this.openAllocatedEnd = end;
+  }
+
+  /**
+   * Keeps zeroed space ahead of the records of the open segment (see the top of the
+   * file), up to the segment size. Best effort: on failure (a full disk) appends
+   * simply grow the file, as they would without it. The zeros need no fdatasync of
+   * their own: beyond the records they mean nothing, and the next sync covers them.
+   */
+  private preallocate(fd: number): void {
+    assert(this.openEnd >= 0);
+    if (this.openEnd + PREALLOCATE_BYTES / 2 <= this.openAllocatedEnd || this.openEnd < this.preallocateRetryAt) return;
+    const from = Math.max(this.openEnd, this.openAllocatedEnd);
+    const to = Math.min(from + PREALLOCATE_BYTES, this.segmentBytes);
+    if (to <= from) return;
+    try {
+      this.fsys.zeroFillSync(fd, from, to - from);
+      this.openAllocatedEnd = to;
+    } catch {
+      this.preallocateRetryAt = this.openEnd + PREALLOCATE_BYTES;
+    }
+  }
+
   private async execute(op: DiskOp): Promise<void> {
     switch (op.kind) {
       case 'write': {
         const fd = await this.openSegment(op.seg);
-        this.dirty = true;
+        this.writesToOpen++;
         try {
           await writeAll(this.fsys, fd, op.bufs, op.offset, op.bytes);
         } catch (err) {
@@ -478,15 +624,18 @@ export class Wal {
           // write at a different offset would otherwise leave a half record
           // between valid ones.
           await this.mustSucceed(() => this.fsys.ftruncate(fd, op.offset));
+          this.noteCut(op.offset);
           throw err;
         }
+        this.noteWritten(op.offset + op.bytes);
         return;
       }
       case 'truncate': {
         for (const d of [...op.drop].reverse()) await this.removeSegment(d);
         const fd = await this.openSegment(op.seg);
         await this.fsys.ftruncate(fd, op.offset);
-        this.dirty = true;
+        this.noteCut(op.offset);
+        this.writesToOpen++;
         await this.syncOpen();
         if (op.drop.length > 0) await this.mustSucceed(() => this.fsys.fsyncDir(this.walDir));
         return;
@@ -505,18 +654,24 @@ export class Wal {
     if (this.openFd >= 0) {
       // The previous segment must be durable before a later one receives
       // data, or a crash could keep the later file and lose the earlier tail,
-      // which recovery would rightly call mid-log corruption.
-      if (this.dirty) await this.syncOpen();
+      // which recovery would rightly call mid-log corruption. Its preallocated
+      // zeros go first: only the last segment may end in them.
+      if (this.openEnd >= 0) {
+        const fd = this.openFd;
+        const end = this.openEnd;
+        await this.fsys.ftruncate(fd, end);
+        this.noteCut(end);
+        this.writesToOpen++;
+      }
+      if (this.openDirty) await this.syncOpen();
       const fd = this.openFd;
-      this.openFd = -1;
-      this.openSeg = -1;
+      this.forgetOpen();
       await this.fsys.close(fd);
     }
     const create = !this.filesOnDisk.has(seg);
     const fd = await this.fsys.open(segmentPath(this.walDir, seg), create ? 'wx' : 'r+');
     this.openFd = fd;
     this.openSeg = seg;
-    this.dirty = false;
     if (create) {
       this.filesOnDisk.add(seg);
       await this.mustSucceed(() => this.fsys.fsyncDir(this.walDir));
@@ -527,9 +682,7 @@ export class Wal {
   private async removeSegment(seg: number): Promise<void> {
     if (this.openSeg === seg) {
       const fd = this.openFd;
-      this.openFd = -1;
-      this.openSeg = -1;
-      this.dirty = false;
+      this.forgetOpen();
       await this.fsys.close(fd);
     }
     await this.fsys.unlink(segmentPath(this.walDir, seg));
@@ -539,8 +692,12 @@ export class Wal {
   private async syncOpen(): Promise<void> {
     assert(this.openFd >= 0);
     const fd = this.openFd;
+    const covered = this.writesToOpen;
     await this.mustSucceed(() => this.fsys.fdatasync(fd));
-    this.dirty = false;
+    // writeNow may have written meanwhile; those writes stay unsynced. The open segment
+    // cannot change during the await: only the flush worker (this one) switches it.
+    assert(this.openFd === fd);
+    this.writesSynced = covered;
   }
 
   private async mustSucceed(fn: () => Promise<void>): Promise<void> {
@@ -564,7 +721,7 @@ function encodeRecord(buf: Buffer, pos: number, e: LogEntry): void {
   writeU64(buf, e.term, pos + 16);
   e.data.copy(buf, pos + RECORD_HEADER_BYTES);
   const end = pos + 4 + 4 + len;
-  buf.writeUInt32LE(crc32(buf.subarray(pos + 8, end)), pos + 4);
+  buf.writeUInt32LE(crc32Range(buf, pos + 8, end), pos + 4);
 }
 
 async function writeAll(fsys: WalFileSystem, fd: number, bufs: Buffer[], position: number, total: number): Promise<void> {
@@ -572,6 +729,18 @@ async function writeAll(fsys: WalFileSystem, fd: number, bufs: Buffer[], positio
   let list = bufs;
   while (written < total) {
     const n = await fsys.writev(fd, list, position + written);
+    if (n <= 0) throw new Error(`short write to WAL segment (${written} of ${total} bytes)`);
+    written += n;
+    if (written < total) list = skipBytes(list, n);
+  }
+  assert(written === total, 'wrote past the end of the batch');
+}
+
+function writeAllSync(fsys: WalFileSystem, fd: number, bufs: Buffer[], position: number, total: number): void {
+  let written = 0;
+  let list = bufs;
+  while (written < total) {
+    const n = fsys.writevSync(fd, list, position + written);
     if (n <= 0) throw new Error(`short write to WAL segment (${written} of ${total} bytes)`);
     written += n;
     if (written < total) list = skipBytes(list, n);
@@ -606,6 +775,23 @@ interface RecoveredState {
   segments: Segment[];
 }
 
+/**
+ * The size of the record at `off` when it is intact, is entry `expectedIndex` and keeps
+ * the terms in order (as checkRecord would accept it), else -1. The recovery loop's fast
+ * path: no union result, no message, indexes and terms below 2^32 compared directly.
+ */
+function intactRecordSize(buf: Buffer, off: number, expectedIndex: number, prevTerm: number): number {
+  if (off + RECORD_HEADER_BYTES > buf.length) return -1;
+  const len = buf.readUInt32LE(off);
+  const size = 8 + len;
+  if (len < RECORD_LEN_MIN || len > RECORD_LEN_MIN + ENTRY_BYTES_MAX || off + size > buf.length) return -1;
+  if (buf.readUInt32LE(off + 12) !== 0 || buf.readUInt32LE(off + 8) !== expectedIndex) return -1;
+  const term = buf.readUInt32LE(off + 16);
+  if (buf.readUInt32LE(off + 20) !== 0 || term < prevTerm || term < 1) return -1;
+  if (crc32Range(buf, off + 8, off + size) !== buf.readUInt32LE(off + 4)) return -1;
+  return size;
+}
+
 /** Checks the record at `off`; returns its size, or why it is not a valid record. */
 function checkRecord(buf: Buffer, off: number, expectedIndex: number, prevTerm: number): number | string {
   const avail = buf.length - off;
@@ -614,12 +800,22 @@ function checkRecord(buf: Buffer, off: number, expectedIndex: number, prevTerm: 
   if (len < RECORD_LEN_MIN || len > RECORD_LEN_MIN + ENTRY_BYTES_MAX) return `invalid record length ${len}`;
   const size = 8 + len;
   if (size > avail) return `partial record (${avail} of ${size} bytes)`;
-  if (crc32(buf.subarray(off + 8, off + size)) !== buf.readUInt32LE(off + 4)) return 'checksum mismatch';
+  if (crc32Range(buf, off + 8, off + size) !== buf.readUInt32LE(off + 4)) return 'checksum mismatch';
   const index = readU64(buf, off + 8);
   const term = readU64(buf, off + 16);
   if (index !== expectedIndex) return `index ${index}, expected ${expectedIndex}`;
   if (term < prevTerm || term < 1) return `term ${term} after term ${prevTerm}`;
   return size;
+}
+
+/** True when every byte of `buf` from `off` on is zero. */
+function isZeroFrom(buf: Buffer, off: number): boolean {
+  const zeros = zeroChunk();
+  for (let p = off; p < buf.length; p += zeros.length) {
+    const end = Math.min(p + zeros.length, buf.length);
+    if (!buf.subarray(p, end).equals(zeros.subarray(0, end - p))) return false;
+  }
+  return true;
 }
 
 /** Largest gap of indexes between a damaged record and an intact one after it that we look for. */
@@ -638,7 +834,7 @@ function intactRecordAfter(buf: Buffer, off: number, expectedIndex: number): boo
     if (index < expectedIndex || index > expectedIndex + intactSearchIndexSpan) continue;
     const len = buf.readUInt32LE(p);
     if (len < RECORD_LEN_MIN || p + 8 + len > buf.length) continue;
-    if (crc32(buf.subarray(p + 8, p + 8 + len)) === buf.readUInt32LE(p + 4)) return true;
+    if (crc32Range(buf, p + 8, p + 8 + len) === buf.readUInt32LE(p + 4)) return true;
   }
   return false;
 }
@@ -723,10 +919,16 @@ async function recover(walDir: string, repair: boolean, warn: (msg: string) => v
     let off = 0;
     let damage: string | null = null;
     while (off < buf.length) {
-      const r = checkRecord(buf, off, expected, prevTerm);
-      if (typeof r === 'string') {
-        damage = r;
-        break;
+      // Intact records pass the inline checks; anything else takes checkRecord, which
+      // says what is wrong (and also answers for records the inline checks cannot).
+      let r = intactRecordSize(buf, off, expected, prevTerm);
+      if (r < 0) {
+        const checked = checkRecord(buf, off, expected, prevTerm);
+        if (typeof checked === 'string') {
+          damage = checked;
+          break;
+        }
+        r = checked;
       }
       const term = readU64(buf, off + 16);
       if (expected === compactIndex && compactIndex > 0 && term !== compactTerm) {
@@ -746,6 +948,8 @@ async function recover(walDir: string, repair: boolean, warn: (msg: string) => v
       off += r;
     }
     segments.push({ firstIndex: first, bytes: off });
+    // Preallocated space (see the top of the file): the log ends here, nothing is damaged.
+    if (damage !== null && isLast && isZeroFrom(buf, off)) break;
     if (damage !== null) {
       // A crash can only tear the end of the log. Damage with an intact record after it is
       // something else (bit rot, a bad sector): cutting there would drop acknowledged writes.

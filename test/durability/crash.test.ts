@@ -25,6 +25,7 @@ import path from 'node:path';
 import { KeyMeshClient, type RespValue } from '../../src/client/client.js';
 import { freePort, keymeshBin, sleep, startKeymesh, waitUntil, type ServerProcess } from '../helpers/process.js';
 import { SeededRandom } from '../../src/raft/rand.js';
+import { recordsEnd } from '../storage/helpers.js';
 
 /** Small, fast, seedable PRNG (mulberry32): the same seed gives the same choices. */
 function prng(seed: number): () => number {
@@ -371,9 +372,17 @@ async function stormAndKill(p: ServerProcess, spec: RoundSpec, h: History, seed:
   }
   if (spec.tornTail !== true) return 0;
   const seg = lastSegment(dataDir);
-  const size = fs.statSync(seg).size;
-  const cut = Math.min(size, 1 + Math.floor(rand() * 20));
-  fs.truncateSync(seg, size - cut);
+  // The records end before the file does when zeroed space was preallocated after them.
+  const bytes = fs.readFileSync(seg);
+  const end = recordsEnd(bytes);
+  const cut = Math.min(end, 1 + Math.floor(rand() * 20));
+  if (rand() < 0.5) {
+    fs.truncateSync(seg, end - cut);
+  } else {
+    // Torn inside preallocated space: the lost bytes read back as zeros.
+    bytes.fill(0, end - cut);
+    fs.writeFileSync(seg, bytes);
+  }
   return cut;
 }
 

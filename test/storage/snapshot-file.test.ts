@@ -78,6 +78,28 @@ describe('snapshot files', () => {
     assert.equal((await digestOf(info.path)).digest, digest);
   });
 
+  test('a file of many read chunks, with records larger than a chunk, reads back identical; cut anywhere, it is corrupt', async () => {
+    // The reader works in 4 MiB chunks; records here cross chunk edges, and some are
+    // larger than a block, or than a whole chunk.
+    const MiB = 1024 * 1024;
+    const size = (i: number): number => (i === 40 ? 6 * MiB : i === 90 ? 3 * MiB : i === 91 ? 9 * MiB : 70_000 + ((i * 7919) % 100_000));
+    const rec = (i: number): Buffer => payload(i, size(i));
+    const { info, digest } = await writeSnapshot({ index: 3, term: 1 }, 200, rec);
+    assert.ok(info.bytes > 30 * MiB, `only ${info.bytes} bytes`);
+    assert.equal((await digestOf(info.path)).digest, digest);
+    let i = 0;
+    await readSnapshot(info.path, (r) => {
+      assert.equal(r.length, size(i), `record ${i}`);
+      i++;
+    });
+    assert.equal(i, 200);
+    const whole = fs.readFileSync(info.path);
+    for (const cut of [4 * MiB - 1, 4 * MiB + 7, 12 * MiB + 3, whole.length - 100]) {
+      fs.writeFileSync(info.path, whole.subarray(0, cut));
+      await assert.rejects(readSnapshot(info.path), SnapshotCorruptionError, `cut at ${cut}`);
+    }
+  });
+
   test('a truncated file is corrupt wherever it is cut', async () => {
     const { info } = await writeSnapshot({ index: 10, term: 2 }, 2000, record, 4096);
     const whole = fs.readFileSync(info.path);

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { LogCorruptionError, RECORD_HEADER_BYTES, Wal, WalFailedError } from '../../src/storage/wal.js';
 import type { LogEntry } from '../../src/storage/wal.js';
-import { countingFs, makeEntries, removeDir, segmentFiles, tempDir } from './helpers.js';
+import { countingFs, makeEntries, recordsEnd, removeDir, segmentFiles, tempDir } from './helpers.js';
 
 let dir: string;
 beforeEach(() => {
@@ -282,7 +282,7 @@ describe('wal: recovery from a torn or damaged log', () => {
     });
   }
 
-  test('zero-filled garbage after the last record is cut off', async () => {
+  test('zeros after the last record (preallocated space) end the log: no warning, appends go right after the records', async () => {
     const entries = await writeLog(10);
     const file = path.join(dir, 'wal', segmentFiles(dir)[0]!);
     const size = fs.statSync(file).size;
@@ -290,9 +290,42 @@ describe('wal: recovery from a torn or damaged log', () => {
     const { wal, messages } = await reopen();
     assert.equal(wal.lastIndex, 10);
     assertSameEntries(wal.entries(1, 11), entries);
-    assert.equal(messages.length, 1);
-    assert.equal(fs.statSync(file).size, size);
+    assert.deepEqual(messages, []);
+    const more = makeEntries(11, 3, 1);
+    wal.append(more);
+    await wal.flush({ sync: true });
     await wal.close();
+    assert.equal(recordsEnd(fs.readFileSync(file)), size + more.reduce((n, e) => n + RECORD_HEADER_BYTES + e.data.length, 0));
+    const { wal: again, messages: m2 } = await reopen();
+    assert.deepEqual(m2, []);
+    assertSameEntries(again.entries(1, 14), [...entries, ...more]);
+    await again.close();
+  });
+
+  test('a torn record followed by zeros is a torn tail: cut, with a warning', async () => {
+    const entries = await writeLog(10);
+    const file = path.join(dir, 'wal', segmentFiles(dir)[0]!);
+    const b = fs.readFileSync(file);
+    const lastStart = b.length - RECORD_HEADER_BYTES - entries[9]!.data.length;
+    // The second half of the last record never reached the disk; preallocated zeros follow.
+    const torn = Buffer.concat([b.subarray(0, lastStart + 20), Buffer.alloc(b.length - lastStart - 20 + 4096)]);
+    fs.writeFileSync(file, torn);
+    const { wal, messages } = await reopen();
+    assert.equal(wal.lastIndex, 9);
+    assert.equal(messages.length, 1);
+    assert.match(messages[0]!, /torn tail/);
+    assert.equal(fs.statSync(file).size, lastStart);
+    await wal.close();
+  });
+
+  test('zeros at the end of a segment that is not the last are damage, as before', async () => {
+    const entries = makeEntries(1, 40, 1);
+    const w = await Wal.open(dir, { segmentBytes: 300 });
+    w.append(entries);
+    await w.close();
+    const first = path.join(dir, 'wal', segmentFiles(dir)[0]!);
+    fs.appendFileSync(first, Buffer.alloc(100));
+    await assert.rejects(reopen({ segmentBytes: 300 }), LogCorruptionError);
   });
 
   test('a flipped bit in the last record truncates it', async () => {
@@ -463,6 +496,205 @@ describe('wal: flush', () => {
     const segments = segmentFiles(dir).length;
     assert.ok(segments > 2);
     assert.equal(shim.counts.fdatasync, segments - 1);
+    await wal.close();
+  });
+});
+
+describe('wal: writeNow (synchronous write on the caller thread)', () => {
+  /** Flushes one entry so a segment is open, as writeNow needs. */
+  async function walWithOpenSegment(shim = countingFs(), opts: { segmentBytes?: number } = {}): Promise<{ wal: Wal; shim: ReturnType<typeof countingFs> }> {
+    const wal = await Wal.open(dir, { fs: shim, ...opts });
+    wal.append(makeEntries(1, 1, 1));
+    await wal.flush({ sync: true });
+    return { wal, shim };
+  }
+
+  test('a group of appends reaches the file at once, in one write and without fdatasync', async () => {
+    const { wal, shim } = await walWithOpenSegment();
+    const syncsBefore = shim.counts.fdatasync;
+    const group = makeEntries(2, 100, 1);
+    for (const e of group) wal.append([e]);
+    assert.equal(wal.writeNow(), true);
+    assert.equal(shim.counts.writevSync, 1);
+    assert.equal(shim.counts.fdatasync, syncsBefore);
+    assert.equal(wal.pendingBytes, 0);
+    // What a process crash at this moment leaves: the file as the OS has it.
+    const { wal: peek, messages } = await reopen();
+    assert.deepEqual(messages, []);
+    assert.equal(peek.lastIndex, 101);
+    assertSameEntries(peek.entries(2, 102), group);
+    await peek.close();
+    await wal.close();
+  });
+
+  test('with nothing queued it writes nothing and reports done', async () => {
+    const { wal, shim } = await walWithOpenSegment();
+    assert.equal(wal.writeNow(), true);
+    assert.equal(shim.counts.writevSync, 0);
+    await wal.close();
+  });
+
+  test('declines, writing nothing, what only the asynchronous flush may do', async () => {
+    const shim = countingFs();
+    const wal = await Wal.open(dir, { fs: shim, segmentBytes: 400 });
+    // No segment open yet: creating one needs a directory fsync.
+    wal.append(makeEntries(1, 1, 1));
+    assert.equal(wal.writeNow(), false);
+    await wal.flush({ sync: false });
+    // A segment roll is due.
+    wal.append(makeEntries(2, 20, 1));
+    assert.equal(wal.writeNow(), false);
+    await wal.flush({ sync: false });
+    // A compaction is being executed by the flush worker.
+    const compacting = wal.compactPrefix(5, 1);
+    wal.append(makeEntries(22, 1, 1));
+    assert.equal(wal.writeNow(), false);
+    await compacting;
+    // A truncation is queued in front of the write.
+    const cutting = wal.truncateSuffix(22);
+    wal.append(makeEntries(22, 1, 2));
+    assert.equal(wal.writeNow(), false);
+    await cutting;
+    assert.equal(shim.counts.writevSync, 0);
+    // Once the worker is idle and only writes to the open segment are queued, it writes.
+    wal.append(makeEntries(23, 1, 2));
+    assert.equal(wal.writeNow(), true);
+    assert.equal(shim.counts.writevSync, 1);
+    await wal.close();
+    const { wal: again, messages } = await reopen({ segmentBytes: 400 });
+    assert.deepEqual(messages, []);
+    assert.equal(again.lastIndex, 23);
+    assert.equal(again.term(22), 2);
+    await again.close();
+  });
+
+  test('a write made while an fdatasync is in flight is synced by the next sync flush', async () => {
+    const { wal, shim } = await walWithOpenSegment();
+    let release!: () => void;
+    shim.syncGate = new Promise<void>((r) => (release = r));
+    wal.append(makeEntries(2, 1, 1));
+    assert.equal(wal.writeNow(), true);
+    const syncs = shim.counts.fdatasync;
+    const first = wal.flush({ sync: true });
+    for (let turns = 0; shim.counts.fdatasync === syncs; turns++) {
+      assert.ok(turns < 1000, 'the flush never reached its fdatasync');
+      await new Promise((r) => setImmediate(r));
+    }
+    // The fdatasync for entry 2 is in flight; entry 3 is written meanwhile.
+    wal.append(makeEntries(3, 1, 1));
+    assert.equal(wal.writeNow(), true, 'an fdatasync in flight does not hold back a write');
+    const second = wal.flush({ sync: true });
+    shim.syncGate = null;
+    release();
+    await first;
+    await second;
+    assert.equal(shim.counts.fdatasync, syncs + 2, 'entry 3 needed an fdatasync of its own');
+    // Now everything is synced: another sync flush has nothing to do.
+    await wal.flush({ sync: true });
+    assert.equal(shim.counts.fdatasync, syncs + 2);
+    await wal.close();
+  });
+
+  test('ENOSPC is thrown after the file is cut back; the entries stay queued and go out later', async () => {
+    const { wal, shim } = await walWithOpenSegment();
+    const good = makeEntries(2, 9, 1);
+    wal.append(good);
+    assert.equal(wal.writeNow(), true);
+    const file = path.join(dir, 'wal', segmentFiles(dir)[0]!);
+    const goodSize = recordsEnd(fs.readFileSync(file));
+    assert.ok(fs.statSync(file).size > goodSize, 'zeroed space ahead of the records');
+
+    const more = makeEntries(11, 10, 1);
+    wal.append(more);
+    shim.failNextWrite = 'ENOSPC';
+    assert.throws(() => wal.writeNow(), { code: 'ENOSPC' });
+    assert.equal(fs.statSync(file).size, goodSize, 'cut back to the last good size');
+    assert.ok(wal.pendingBytes > 0, 'the failed entries are still queued');
+    const { wal: peek, messages } = await reopen();
+    assert.equal(peek.lastIndex, 10);
+    assert.deepEqual(messages, []);
+    await peek.close();
+
+    const evenMore = makeEntries(21, 5, 2);
+    wal.append(evenMore);
+    assert.equal(wal.writeNow(), true);
+    await wal.close();
+    const { wal: again, messages: m2 } = await reopen();
+    assert.deepEqual(m2, []);
+    assertSameEntries(again.entries(2, 26), [...good, ...more, ...evenMore]);
+    await again.close();
+  });
+
+  test('keeps zeroed space ahead of the records, within the segment size; reopening reads it as the end', async () => {
+    const { wal } = await walWithOpenSegment(countingFs(), { segmentBytes: 256 * 1024 });
+    const group = makeEntries(2, 50, 1);
+    wal.append(group);
+    assert.equal(wal.writeNow(), true);
+    const file = path.join(dir, 'wal', segmentFiles(dir)[0]!);
+    const end = recordsEnd(fs.readFileSync(file));
+    assert.equal(fs.statSync(file).size, 256 * 1024, 'preallocated up to the segment size');
+    await wal.close();
+    const { wal: again, messages } = await reopen({ segmentBytes: 256 * 1024 });
+    assert.deepEqual(messages, []);
+    assert.equal(again.lastIndex, 51);
+    assertSameEntries(again.entries(2, 52), group);
+    again.append(makeEntries(52, 1, 1));
+    await again.close();
+    assert.ok(recordsEnd(fs.readFileSync(file)) > end, 'the next record went right after the last one');
+  });
+
+  test('a segment is cut to its records before the next one is created', async () => {
+    const shim = countingFs();
+    const segmentBytes = 4096;
+    const wal = await Wal.open(dir, { fs: shim, segmentBytes });
+    const all = makeEntries(1, 400, 1);
+    for (const e of all) {
+      wal.append([e]);
+      if (!wal.writeNow()) await wal.flush({ sync: false });
+    }
+    assert.ok(shim.counts.zeroFill > 0);
+    const names = segmentFiles(dir);
+    assert.ok(names.length > 3);
+    for (const name of names.slice(0, -1)) {
+      const b = fs.readFileSync(path.join(dir, 'wal', name));
+      assert.equal(b.length, recordsEnd(b), `${name} ends with its last record`);
+    }
+    await wal.close();
+    const { wal: again, messages } = await reopen({ segmentBytes });
+    assert.deepEqual(messages, []);
+    assertSameEntries(again.entries(1, 401), all);
+    await again.close();
+  });
+
+  test('a preallocation that fails (full disk) is skipped: the records are written all the same', async () => {
+    const shim = countingFs();
+    shim.failZeroFill = 'ENOSPC';
+    const { wal } = await walWithOpenSegment(shim);
+    const group = makeEntries(2, 20, 1);
+    wal.append(group);
+    assert.equal(wal.writeNow(), true);
+    assert.equal(shim.counts.zeroFill, 1);
+    wal.append(makeEntries(22, 1, 1));
+    assert.equal(wal.writeNow(), true);
+    assert.equal(shim.counts.zeroFill, 1, 'not retried at every write');
+    const file = path.join(dir, 'wal', segmentFiles(dir)[0]!);
+    assert.equal(fs.statSync(file).size, recordsEnd(fs.readFileSync(file)));
+    await wal.close();
+    const { wal: again, messages } = await reopen();
+    assert.deepEqual(messages, []);
+    assert.equal(again.lastIndex, 22);
+    await again.close();
+  });
+
+  test('a write error whose cut-back also fails makes the WAL refuse further work', async () => {
+    const { wal, shim } = await walWithOpenSegment();
+    wal.append(makeEntries(2, 3, 1));
+    shim.failNextWrite = 'EIO';
+    shim.failNextTruncate = 'EIO';
+    assert.throws(() => wal.writeNow(), WalFailedError);
+    assert.throws(() => wal.append(makeEntries(5, 1, 1)), WalFailedError);
+    assert.throws(() => wal.writeNow(), WalFailedError);
+    await assert.rejects(wal.flush({ sync: true }), WalFailedError);
     await wal.close();
   });
 });
