@@ -5,7 +5,7 @@ import { after, before, test, type TestContext } from 'node:test';
 import { parsePeers } from '../../../src/cluster/node/peers.js';
 import { netnsUnavailableReason } from './netns.js';
 import { createNetwork, cutsBetween, type ChaosNetwork } from './network.js';
-import { dialGreeting, ProbeAgent } from './probe.js';
+import { dialGreeting, ProbeAgent, linksUp } from './probe.js';
 
 const ids = ['n1', 'n2', 'n3'];
 /** A blackholed connect fails at once or hangs; either way, no greeting within this. */
@@ -57,15 +57,8 @@ async function clientsReach(id: string): Promise<boolean> {
   return greeting !== null;
 }
 
-async function connectivity(): Promise<string[]> {
-  const found: string[] = [];
-  const checks: Promise<void>[] = [];
-  for (const from of ids) {
-    for (const to of ids) if (from !== to) checks.push(reaches(from, to).then((ok) => void (ok && found.push(`${from}>${to}`))));
-    checks.push(clientsReach(from).then((ok) => void (ok && found.push(`clients>${from}`))));
-  }
-  await Promise.all(checks);
-  return found.sort();
+function connectivity(): Promise<string[]> {
+  return linksUp(ids, reaches, clientsReach);
 }
 
 const everyLink = ['clients>n1', 'clients>n2', 'clients>n3', 'n1>n2', 'n1>n3', 'n2>n1', 'n2>n3', 'n3>n1', 'n3>n2'];

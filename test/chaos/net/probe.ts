@@ -98,3 +98,22 @@ export function dialGreeting(host: string, port: number, timeoutMs: number): Pro
     s.on('close', () => finish(null));
   });
 }
+
+/**
+ * Which ordered node pairs, and which client-to-node links, connect: a sorted list such
+ * as ['clients>n1', 'n1>n2']. The two probes say whether one link works now.
+ */
+export async function linksUp(
+  ids: readonly string[],
+  reaches: (from: string, to: string) => Promise<boolean>,
+  clientsReach: (to: string) => Promise<boolean>,
+): Promise<string[]> {
+  const links: string[] = [];
+  const checks: Promise<void>[] = [];
+  for (const from of ids) {
+    for (const to of ids) if (from !== to) checks.push(reaches(from, to).then((ok) => void (ok && links.push(`${from}>${to}`))));
+    checks.push(clientsReach(from).then((ok) => void (ok && links.push(`clients>${from}`))));
+  }
+  await Promise.all(checks);
+  return links.sort();
+}

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { parsePeers } from '../../../src/cluster/node/peers.js';
 import { createNetwork, cutsBetween, type ChaosNetwork } from './network.js';
-import { dialGreeting } from './probe.js';
+import { dialGreeting, linksUp } from './probe.js';
 
 const ids = ['n1', 'n2', 'n3'];
 /** How long a dial may take before the link counts as cut (the proxy accepts, then stays silent). */
@@ -51,16 +51,8 @@ async function clientsReach(id: string): Promise<boolean> {
   return greeting !== null;
 }
 
-/** Which ordered pairs (and client links) connect, as a sorted list such as ['n1>n2', 'clients>n1']. */
-async function connectivity(): Promise<string[]> {
-  const links: string[] = [];
-  const checks: Promise<void>[] = [];
-  for (const from of ids) {
-    for (const to of ids) if (from !== to) checks.push(reaches(from, to).then((ok) => void (ok && links.push(`${from}>${to}`))));
-    checks.push(clientsReach(from).then((ok) => void (ok && links.push(`clients>${from}`))));
-  }
-  await Promise.all(checks);
-  return links.sort();
+function connectivity(): Promise<string[]> {
+  return linksUp(ids, reaches, clientsReach);
 }
 
 const everyLink = ['clients>n1', 'clients>n2', 'clients>n3', 'n1>n2', 'n1>n3', 'n2>n1', 'n2>n3', 'n3>n1', 'n3>n2'];
