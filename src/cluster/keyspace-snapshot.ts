@@ -76,7 +76,7 @@ export async function loadNewestKeyspaceSnapshot(
   const skipped: string[] = [];
   for (const info of await listSnapshots(dir)) {
     try {
-      const r = await readSnapshot(info.path, (rec) => loadRecord(keyspace, rec));
+      const r = await readSnapshot(info.path, (buf, start, end) => loadRecord(keyspace, buf, start, end));
       return { ...info, meta: r.meta, records: r.records, skipped };
     } catch (err) {
       if (!(err instanceof SnapshotCorruptionError)) throw err;

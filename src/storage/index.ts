@@ -13,5 +13,5 @@ export {
   retain,
   removeSnapshotTemps,
 } from './snapshot-file.js';
-export type { SnapshotMeta, SnapshotInfo, SnapshotReadResult, LoadedSnapshot, JsonValue, SnapshotWriterOptions } from './snapshot-file.js';
+export type { SnapshotMeta, SnapshotInfo, SnapshotReadResult, RecordHandler, LoadedSnapshot, JsonValue, SnapshotWriterOptions } from './snapshot-file.js';
 export { DataDirLock, DataDirInUseError } from './lock.js';

@@ -64,7 +64,7 @@ export async function installSnapshot(dir: string, keyspace: Keyspace, meta: Sna
     }
     addresses = stringsFromJson(check.meta['addresses']);
     keyspace.flushAll();
-    await readSnapshot(tmp, (rec) => loadRecord(keyspace, rec));
+    await readSnapshot(tmp, (buf, start, end) => loadRecord(keyspace, buf, start, end));
     await fsp.rename(tmp, final);
     await fsyncDir(snapDir);
   } catch (err) {
