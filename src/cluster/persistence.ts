@@ -1,7 +1,7 @@
 // A node's durability: recovery at start, the persistent write path, and snapshots.
 //
 // Start: lock the data directory, load the newest snapshot that verifies (falling back to
-// an older one), open the log (a torn tail is cut with a warning; damage before the tail
+// an older one) while a worker reads the log, open the log (a torn tail is cut with a warning; damage before the tail
 // stops start-up unless repair is asked for), replay the entries after the snapshot, and
 // propose deletions of keys whose TTL passed while the node was down.
 //
@@ -13,6 +13,7 @@
 import type { Logger } from 'pino';
 import { DataDirLock } from '../storage/lock.js';
 import { Wal, type WalFileSystem } from '../storage/wal.js';
+import { prescanWal } from '../storage/wal-prescan.js';
 import { listSnapshots, removeSnapshotTemps, retain } from '../storage/snapshot-file.js';
 import { loadNewestKeyspaceSnapshot, writeKeyspaceSnapshot } from './keyspace-snapshot.js';
 import { decodeLogCommand } from './log-codec.js';
@@ -76,10 +77,12 @@ export class Persistence {
       await removeSnapshotTemps(opts.dir);
       const warn = (msg: string): void => log.warn(msg);
       const keyspace = sm.keyspace;
+      // The log is read and checked on another core while the snapshot loads here.
+      const prescan = prescanWal(opts.dir);
       const snap = await loadNewestKeyspaceSnapshot(opts.dir, keyspace, warn);
       const snapIndex = snap?.index ?? 0;
       const tSnapshot = performance.now();
-      const wal = await Wal.open(opts.dir, { repair: opts.repair, warn, ...(opts.walFs ? { fs: opts.walFs } : {}) });
+      const wal = await Wal.open(opts.dir, { repair: opts.repair, warn, prescan: await prescan, ...(opts.walFs ? { fs: opts.walFs } : {}) });
       const tLog = performance.now();
       if (wal.firstIndex > snapIndex + 1) {
         throw new SnapshotGapError(

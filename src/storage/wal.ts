@@ -5,6 +5,8 @@ import * as path from 'node:path';
 import { readU64, writeU64 } from './binary.js';
 import { crc32, crc32Range } from './crc32.js';
 import { EntryTable } from './entry-table.js';
+import { ENTRY_BYTES_MAX, RECORD_HEADER_BYTES, RECORD_LEN_MIN, intactRecordSize } from './wal-record.js';
+import type { WalPrescan } from './wal-prescan.js';
 import { fsyncDir, isErrno, pad20, readFileIfExists, unlinkIfExists, writeFileAtomic } from './fsutil.js';
 
 // The write-ahead log IS the Raft log: one record per entry, in index order, in
@@ -37,10 +39,7 @@ import { fsyncDir, isErrno, pad20, readFileIfExists, unlinkIfExists, writeFileAt
 // crash between the two steps leaves extra segments (ignored and removed on
 // open) rather than a hole.
 
-export const RECORD_HEADER_BYTES = 24;
-const RECORD_LEN_MIN = 16;
-/** Largest payload accepted; matches Redis's default proto-max-bulk-len. */
-export const ENTRY_BYTES_MAX = 512 * 1024 * 1024;
+export { RECORD_HEADER_BYTES, ENTRY_BYTES_MAX } from './wal-record.js';
 export const SEGMENT_BYTES_DEFAULT = 64 * 1024 * 1024;
 /** Zeroed space writeNow adds ahead of the last record when less than half of it is left. */
 const PREALLOCATE_BYTES = 1024 * 1024;
@@ -112,6 +111,8 @@ export interface WalOptions {
   repair?: boolean;
   warn?: (msg: string) => void;
   fs?: WalFileSystem;
+  /** The segments as a worker already read and checked them (wal-prescan.ts). */
+  prescan?: WalPrescan | null;
 }
 
 export class LogCorruptionError extends Error {
@@ -219,7 +220,7 @@ export class Wal {
     const walDir = path.join(dir, 'wal');
     await fsp.mkdir(walDir, { recursive: true });
     const warn = opts.warn ?? ((msg: string) => process.emitWarning(msg, 'KeyMeshWalWarning'));
-    const state = await recover(walDir, opts.repair === true, warn);
+    const state = await recover(walDir, opts.repair === true, warn, opts.prescan ?? null);
     return new Wal(walDir, opts.fs ?? nodeWalFileSystem, segmentBytes, state);
   }
 
@@ -775,23 +776,6 @@ interface RecoveredState {
   segments: Segment[];
 }
 
-/**
- * The size of the record at `off` when it is intact, is entry `expectedIndex` and keeps
- * the terms in order (as checkRecord would accept it), else -1. The recovery loop's fast
- * path: no union result, no message, indexes and terms below 2^32 compared directly.
- */
-function intactRecordSize(buf: Buffer, off: number, expectedIndex: number, prevTerm: number): number {
-  if (off + RECORD_HEADER_BYTES > buf.length) return -1;
-  const len = buf.readUInt32LE(off);
-  const size = 8 + len;
-  if (len < RECORD_LEN_MIN || len > RECORD_LEN_MIN + ENTRY_BYTES_MAX || off + size > buf.length) return -1;
-  if (buf.readUInt32LE(off + 12) !== 0 || buf.readUInt32LE(off + 8) !== expectedIndex) return -1;
-  const term = buf.readUInt32LE(off + 16);
-  if (buf.readUInt32LE(off + 20) !== 0 || term < prevTerm || term < 1) return -1;
-  if (crc32Range(buf, off + 8, off + size) !== buf.readUInt32LE(off + 4)) return -1;
-  return size;
-}
-
 /** Checks the record at `off`; returns its size, or why it is not a valid record. */
 function checkRecord(buf: Buffer, off: number, expectedIndex: number, prevTerm: number): number | string {
   const avail = buf.length - off;
@@ -839,7 +823,7 @@ function intactRecordAfter(buf: Buffer, off: number, expectedIndex: number): boo
   return false;
 }
 
-async function recover(walDir: string, repair: boolean, warn: (msg: string) => void): Promise<RecoveredState> {
+async function recover(walDir: string, repair: boolean, warn: (msg: string) => void, prescan: WalPrescan | null): Promise<RecoveredState> {
   const compactFile = path.join(walDir, 'COMPACT');
   let compactIndex = 0;
   let compactTerm = 0;
@@ -915,22 +899,35 @@ async function recover(walDir: string, repair: boolean, warn: (msg: string) => v
       segs.length = k;
       break;
     }
-    const buf = await fsp.readFile(file);
+    const pre = prescan?.get(first);
+    // The worker's run of intact records stands for the checks below only when it was
+    // scanned from the very point reached here.
+    const run = pre !== undefined && pre.firstIndex === expected && pre.prevTerm === prevTerm ? pre : undefined;
+    const buf = pre?.buf ?? (await fsp.readFile(file));
     let off = 0;
     let damage: string | null = null;
+    let inRun = 0;
     while (off < buf.length) {
-      // Intact records pass the inline checks; anything else takes checkRecord, which
-      // says what is wrong (and also answers for records the inline checks cannot).
-      let r = intactRecordSize(buf, off, expected, prevTerm);
-      if (r < 0) {
-        const checked = checkRecord(buf, off, expected, prevTerm);
-        if (typeof checked === 'string') {
-          damage = checked;
-          break;
+      let r: number;
+      let term: number;
+      if (run !== undefined && inRun < run.count) {
+        r = run.sizes[inRun]!;
+        term = run.terms[inRun]!;
+        inRun++;
+      } else {
+        // Intact records pass the inline checks; anything else takes checkRecord, which
+        // says what is wrong (and also answers for records the inline checks cannot).
+        r = intactRecordSize(buf, off, expected, prevTerm);
+        if (r < 0) {
+          const checked = checkRecord(buf, off, expected, prevTerm);
+          if (typeof checked === 'string') {
+            damage = checked;
+            break;
+          }
+          r = checked;
         }
-        r = checked;
+        term = readU64(buf, off + 16);
       }
-      const term = readU64(buf, off + 16);
       if (expected === compactIndex && compactIndex > 0 && term !== compactTerm) {
         damage = `entry ${expected} has term ${term} but the compaction point says ${compactTerm}`;
         break;
