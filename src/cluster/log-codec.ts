@@ -7,6 +7,7 @@
 
 import assert from 'node:assert/strict';
 import type { LogCommand } from '../commands/types.js';
+import { latin1 } from '../protocol/latin1.js';
 
 const VERSION = 1;
 const HEADER_BYTES = 16;
@@ -35,20 +36,25 @@ export function encodeLogCommand(cmd: LogCommand): Buffer {
 /** Decodes a payload; throws on a malformed one (the log's CRC makes that a bug, not bad luck). */
 export function decodeLogCommand(buf: Uint8Array): LogCommand {
   const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  assert(b.length >= HEADER_BYTES && b[0] === VERSION, `log command: bad header (${b.length} bytes, version ${b[0]})`);
-  const db = b.readUInt16LE(2);
-  const timeMs = b.readDoubleLE(4);
-  const argc = b.readUInt32LE(12);
+  return decodeLogCommandAt(b, 0, b.length);
+}
+
+/** Decodes the payload in bytes `[start, end)` of `b` (replay reads the log this way: no view per entry). */
+export function decodeLogCommandAt(b: Buffer, start: number, end: number): LogCommand {
+  if (end - start < HEADER_BYTES || b[start] !== VERSION) assert.fail(`log command: bad header (${end - start} bytes, version ${b[start]})`);
+  const db = b.readUInt16LE(start + 2);
+  const timeMs = b.readDoubleLE(start + 4);
+  const argc = b.readUInt32LE(start + 12);
   const argv: string[] = new Array<string>(argc);
-  let off = HEADER_BYTES;
+  let off = start + HEADER_BYTES;
   for (let i = 0; i < argc; i++) {
-    assert(off + 4 <= b.length, 'log command: truncated argument length');
+    assert(off + 4 <= end, 'log command: truncated argument length');
     const len = b.readUInt32LE(off);
     off += 4;
-    assert(off + len <= b.length, 'log command: truncated argument');
-    argv[i] = b.toString('latin1', off, off + len);
+    assert(off + len <= end, 'log command: truncated argument');
+    argv[i] = latin1(b, off, off + len);
     off += len;
   }
-  assert.equal(off, b.length, 'log command: trailing bytes');
+  assert(off === end, 'log command: trailing bytes');
   return { db, timeMs, argv };
 }

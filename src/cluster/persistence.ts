@@ -16,7 +16,7 @@ import { Wal, type WalFileSystem } from '../storage/wal.js';
 import { prescanWal } from '../storage/wal-prescan.js';
 import { listSnapshots, removeSnapshotTemps, retain } from '../storage/snapshot-file.js';
 import { loadNewestKeyspaceSnapshot, writeKeyspaceSnapshot } from './keyspace-snapshot.js';
-import { decodeLogCommand } from './log-codec.js';
+import { decodeLogCommandAt } from './log-codec.js';
 import { DurableWritePath, type FsyncPolicy } from './durable-write-path.js';
 import type { StateMachine } from './state-machine.js';
 
@@ -93,13 +93,10 @@ export class Persistence {
       }
       if (wal.lastIndex < snapIndex) await wal.compactPrefix(snapIndex, snap!.term);
       let replayed = 0;
-      const batch = 1024;
-      for (let lo = snapIndex + 1; lo <= wal.lastIndex; lo += batch) {
-        for (const e of wal.entries(lo, Math.min(lo + batch, wal.lastIndex + 1))) {
-          sm.apply(decodeLogCommand(e.data), null);
-          replayed++;
-        }
-      }
+      wal.forEachPayload(snapIndex + 1, wal.lastIndex + 1, (buf, start, end) => {
+        sm.apply(decodeLogCommandAt(buf, start, end), null);
+        replayed++;
+      });
       sm.appliedIndex = Math.max(snapIndex, wal.lastIndex);
       const tEnd = performance.now();
       const durationMs = tEnd - t0;

@@ -25,7 +25,7 @@ export class RaftLog {
     // followers); the state machine restarts from the snapshot.
     this.applied = snapIndex;
     this.committed = Math.max(storage.hardState().commit, snapIndex);
-    assert.ok(this.committed <= this.lastIndex(), `persisted commit ${this.committed} beyond last index ${this.lastIndex()}`);
+    if (this.committed > this.lastIndex()) assert.fail(`persisted commit ${this.committed} beyond last index ${this.lastIndex()}`);
     assert.ok(snapIndex >= storage.firstIndex() - 1, 'storage compacted past its snapshot');
   }
 
@@ -71,7 +71,7 @@ export class RaftLog {
 
   /** Entries [lo, hi) within maxBytes (at least one), or null if lo is compacted. */
   slice(lo: number, hi: number, maxBytes: number): Entry[] | null {
-    assert.ok(lo <= hi && hi <= this.lastIndex() + 1, `slice [${lo},${hi}) out of range`);
+    if (!(lo <= hi && hi <= this.lastIndex() + 1)) assert.fail(`slice [${lo},${hi}) out of range`);
     if (lo < this.firstIndex()) return null;
     if (lo === hi) return [];
     const out: Entry[] = [];
@@ -115,7 +115,7 @@ export class RaftLog {
       if (!this.matchTerm(e.index, e.term)) {
         if (e.index <= this.lastIndex()) {
           // Truncating a committed entry would break state machine safety.
-          assert.ok(e.index > this.committed, `conflict at committed index ${e.index} (commit ${this.committed})`);
+          if (e.index <= this.committed) assert.fail(`conflict at committed index ${e.index} (commit ${this.committed})`);
         }
         this.truncateAndAppend(entries.slice(k));
         return { lastNew, conflict: e.index };
@@ -150,7 +150,7 @@ export class RaftLog {
 
   commitTo(index: number): boolean {
     if (index <= this.committed) return false;
-    assert.ok(index <= this.lastIndex(), `commit ${index} beyond last index ${this.lastIndex()}`);
+    if (index > this.lastIndex()) assert.fail(`commit ${index} beyond last index ${this.lastIndex()}`);
     this.committed = index;
     return true;
   }
@@ -158,7 +158,7 @@ export class RaftLog {
   appliedTo(index: number): void {
     // A snapshot restored after this batch was handed out already moved applied past it.
     if (index <= this.applied) return;
-    assert.ok(index <= this.committed, `applied ${index} beyond commit ${this.committed}`);
+    if (index > this.committed) assert.fail(`applied ${index} beyond commit ${this.committed}`);
     this.applied = index;
   }
 

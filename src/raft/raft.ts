@@ -243,7 +243,7 @@ export class RaftNode {
 
   /** Feed a message from a peer. Messages for another node are a routing bug. */
   step(m: Message): void {
-    assert.equal(m.to, this.id, `message for ${m.to} delivered to ${this.id}`);
+    if (m.to !== this.id) assert.fail(`message for ${m.to} delivered to ${this.id}`);
     if (m.from === this.id) return;
     this.stepTerm(m);
     this.checkInvariants();
@@ -817,7 +817,7 @@ export class RaftNode {
 
   private sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
     const pr = this.progress.get(to);
-    assert.ok(pr !== undefined, `no progress for ${to}`);
+    if (pr === undefined) assert.fail(`no progress for ${to}`);
     if (pr.isPaused()) return false;
     const prevIndex = pr.next - 1;
     const prevTerm = this.log.term(prevIndex);
@@ -1122,8 +1122,8 @@ export class RaftNode {
   /** Cheap checks after every input; a violation means a bug, so stop loudly. */
   private checkInvariants(): void {
     const log = this.log;
-    assert.ok(log.applied <= log.committed, `applied ${log.applied} > commit ${log.committed}`);
-    assert.ok(log.committed <= log.lastIndex(), `commit ${log.committed} > last index ${log.lastIndex()}`);
+    if (log.applied > log.committed) assert.fail(`applied ${log.applied} > commit ${log.committed}`);
+    if (log.committed > log.lastIndex()) assert.fail(`commit ${log.committed} > last index ${log.lastIndex()}`);
     assert.ok(this.term >= this.prevHardState.term, 'term went backwards');
     assert.ok(this.role !== 'leader' || this.leaderId === this.id, 'a leader must know it leads');
     assert.ok(this.role === 'leader' || this.progress.size === 0, 'only a leader tracks progress');

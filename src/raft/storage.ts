@@ -85,7 +85,7 @@ export class MemoryLog implements LogStorage {
   }
 
   entries(lo: number, hi: number, maxBytes: number): Entry[] {
-    assert.ok(lo >= this.firstIndex() && lo < hi && hi <= this.lastIndex() + 1, `entries [${lo},${hi}) out of range`);
+    if (!(lo >= this.firstIndex() && lo < hi && hi <= this.lastIndex() + 1)) assert.fail(`entries [${lo},${hi}) out of range`);
     const out: Entry[] = [];
     let bytes = 0;
     for (let i = lo; i < hi; i++) {
@@ -108,7 +108,7 @@ export class MemoryLog implements LogStorage {
     for (let k = 1; k < entries.length; k++) {
       assert.equal((entries[k] as Entry).index, first.index + k, 'appended entries must be contiguous');
     }
-    assert.ok(first.index <= this.lastIndex() + 1, `gap in log: appending ${first.index} after ${this.lastIndex()}`);
+    if (first.index > this.lastIndex() + 1) assert.fail(`gap in log: appending ${first.index} after ${this.lastIndex()}`);
     // Entries already folded into the snapshot are committed and must match; skip them.
     const skip = Math.max(0, this.offsetIndex + 1 - first.index);
     if (skip >= entries.length) return;

@@ -40,6 +40,14 @@ export class EntryTable {
     return { index, term: this.terms[k]!, data: this.bufs[k]!.subarray(start, start + this.lens[k]!) };
   }
 
+  /** Calls `fn` with the payload of each position in [from, to) as bytes of its backing buffer. */
+  forEachPayload(from: number, to: number, fn: (buf: Buffer, start: number, end: number) => void): void {
+    for (let k = from; k < to; k++) {
+      const start = this.starts[k]!;
+      fn(this.bufs[k]!, start, start + this.lens[k]!);
+    }
+  }
+
   /** Keeps the first `n` entries. */
   truncate(n: number): void {
     this.terms.length = n;

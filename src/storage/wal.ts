@@ -279,6 +279,17 @@ export class Wal {
   }
 
   /**
+   * Calls `fn` with the payload of each entry in [lo, hi), in order, as bytes of a buffer
+   * the log holds (no LogEntry and no view per entry: replaying a long log at start-up).
+   */
+  forEachPayload(lo: number, hi: number, fn: (buf: Buffer, start: number, end: number) => void): void {
+    if (!(lo >= this.firstIndex && lo <= hi && hi <= this.lastIndex + 1)) {
+      assert.fail(`forEachPayload(${lo}, ${hi}) outside [${this.firstIndex}, ${this.lastIndex + 1}]`);
+    }
+    this.log.forEachPayload(lo - this.compactIndex - 1, hi - this.compactIndex - 1, fn);
+  }
+
+  /**
    * Adds entries to the end of the log, in memory and to the write queue; no
    * I/O happens until flush. The payload is copied, so the caller may reuse its
    * buffers; the `data` of entries read back is a view of that copy.
@@ -509,7 +520,7 @@ export class Wal {
       if (this.segments[mid]!.firstIndex <= index) lo = mid;
       else hi = mid - 1;
     }
-    assert(hi >= 0 && this.segments[lo]!.firstIndex <= index, `no segment holds index ${index}`);
+    if (!(hi >= 0 && this.segments[lo]!.firstIndex <= index)) assert.fail(`no segment holds index ${index}`);
     return lo;
   }
 
