@@ -12,6 +12,12 @@
 // write waits up to `clusterWaitMs`, then gets a CLUSTERDOWN error saying why. A write's
 // reply is made when its entry applies; if the entry at its index turns out to be of
 // another term, a new leader replaced it and it was not applied: the client is told so.
+// One exception, the `eventual` level's (DESIGN.md): a write whose reply cannot depend on
+// the keyspace (SET without NX/XX/GET, SETEX, PSETEX, MSET) is answered `OK` as soon as
+// the leader has persisted its entry under the fsync policy, before commit; it then
+// applies with no one to reply to, and if a new leader replaces it, it is lost (the
+// client already has its OK). Each client's replies still leave in request order, so an
+// early write waits behind its client's earlier writes that wait for apply.
 //
 // Reads pass a gate before they run (see readGate): strong asks for a read index (the
 // leader confirms it with a heartbeat round, followers ask the leader), quorum waits
@@ -20,6 +26,7 @@
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
+import { replyIndependentOfKeyspace } from '../commands/keyspace-independent-reply.js';
 import type { LogCommand } from '../commands/types.js';
 import { Reply, type ReplyMode } from '../protocol/reply.js';
 import { RaftNode, defaultRaftConfig, SeededRandom, applyConfChange, decodeConfChange, isVoter } from '../raft/index.js';
@@ -76,9 +83,20 @@ interface Session {
   lastWrite: number;
 }
 
+/** A write proposed here, not yet answered. */
 interface Pending {
+  readonly index: number;
   readonly term: number;
   readonly sink: ReplySink;
+  /**
+   * Answered once this node has appended its entry (an `eventual` write whose reply
+   * cannot depend on the keyspace), not when it applies.
+   */
+  readonly early: boolean;
+  /** The reply mode when it was proposed: the early reply is written in it. */
+  readonly mode: ReplyMode;
+  /** Its entry is in this node's log under the fsync policy: an early write may be answered. */
+  appended: boolean;
 }
 
 interface AwaitingLeader {
@@ -94,7 +112,8 @@ interface AwaitingLeader {
  * over in order (`tail`).
  */
 interface SinkWrites {
-  local: number;
+  /** Proposed here, in proposal (and so index) order: replies leave from the head. */
+  local: Pending[];
   forwarded: number;
   awaiting: number;
   tail: Promise<void>;
@@ -134,6 +153,8 @@ class ForwardSink implements ReplySink {
   index = 0;
   constructor(
     mode: ReplyMode,
+    /** The follower asked for the reply once the entry is appended (an `eventual` client's write). */
+    readonly early: boolean,
     private readonly done: (text: string) => void,
   ) {
     this.reply = new Reply(mode);
@@ -151,6 +172,7 @@ function parseForwardAnswer(text: string): { index: number; reply: string } | nu
 }
 
 const notLeaderAnswer = 'R:';
+
 
 /**
  * A log entry that tells every member where a node added with CLUSTER ADDNODE listens
@@ -208,6 +230,8 @@ export class ClusterNode implements WritePath {
   private readonly electionTimeoutMs: number;
   /** Statistics for INFO. */
   forwardedWrites = 0;
+  /** Writes answered when this node appended them, before commit (`eventual`). */
+  earlyAckedWrites = 0;
   leaderChanges = 0;
   snapshotsTaken = 0;
   snapshotsInstalled = 0;
@@ -344,6 +368,7 @@ export class ClusterNode implements WritePath {
     const finish = (): void => {
       if (this.closed || this.failure !== null) return;
       if (!sendFirst) this.net.send(rd.messages);
+      if (this.pending.size > 0 && rd.entriesToPersist.length > 0) this.ackAppendedEntries(rd.entriesToPersist);
       this.applyEntries(rd.committedEntries);
       this.serveReads(rd.readStates);
       this.raft.advance(rd);
@@ -390,8 +415,8 @@ export class ClusterNode implements WritePath {
     for (const [index, p] of this.pending) {
       if (index > meta.index) continue;
       this.pending.delete(index);
-      this.settle(p.sink, 'local');
       this.replyNow(p.sink, false, 'CLUSTERDOWN Leadership changed while the write was in flight; it may or may not have been applied');
+      this.localAnswered(p);
     }
     this.releaseAppliedWaiters();
     this.log.info({ index: meta.index, term: meta.term, bytes: file.bytes, keys: this.sm.keyspace.size }, 'installed a snapshot from the leader');
@@ -473,23 +498,23 @@ export class ClusterNode implements WritePath {
     for (const e of entries) {
       if (e.index <= sm.appliedIndex) continue;
       assert.equal(e.index, sm.appliedIndex + 1, 'entries apply in log order');
+      // An early-answered write is no longer pending: it applies with no one to reply to.
       const p = this.pending.get(e.index);
-      if (p !== undefined) {
-        this.pending.delete(e.index);
-        this.settle(p.sink, 'local');
-      }
+      if (p !== undefined) this.pending.delete(e.index);
       const mine = p !== undefined && p.term === e.term ? p : undefined;
       if (p !== undefined && mine === undefined) {
         p.sink.reply.error(
           `CLUSTERDOWN The write was not applied: leadership changed before it was committed (its log entry ${e.index} was replaced)`,
         );
         p.sink.replyReady();
+        this.localAnswered(p);
       }
       sm.appliedIndex = e.index;
       this.bytesSinceSnapshot += e.data.byteLength + 24;
       if (e.type === 'confChange') this.applyConfChange(e);
       else if (e.data.byteLength > 0) this.applyCommand(e, mine?.sink ?? null);
       else if (mine !== undefined) mine.sink.replyReady();
+      if (mine !== undefined) this.localAnswered(mine);
     }
     if (this.appliedWaiters.length > 0) this.releaseAppliedWaiters();
     if (entries.length > 0) this.maybeSnapshot();
@@ -548,15 +573,24 @@ export class ClusterNode implements WritePath {
   private route(cmd: LogCommand, sink: ReplySink, deadlineMs: number, first: boolean): boolean {
     const leading = this.soft.role === 'leader';
     const w = this.sinkWrites.get(sink);
-    if (w !== undefined && (w.awaiting > 0 || (leading ? w.forwarded > 0 : w.local > 0))) {
+    if (w !== undefined && (w.awaiting > 0 || (leading ? w.forwarded > 0 : w.local.length > 0))) {
       this.await(cmd, sink, deadlineMs);
       return false;
     }
     if (leading) {
       const r = this.raft.propose(encodeLogCommand(cmd));
       if (r.ok) {
-        this.pending.set(r.index, { term: r.term, sink });
-        this.writesOf(sink).local++;
+        const stale = this.pending.get(r.index);
+        if (stale !== undefined) {
+          // A snapshot from a leader dropped this node's log past its index, so that entry
+          // will never apply here: its write was not applied (the log kept no copy of it).
+          this.pending.delete(r.index);
+          this.replyNow(stale.sink, false, `CLUSTERDOWN The write was not applied: leadership changed before it was committed (its log entry ${r.index} was replaced)`);
+          this.localAnswered(stale);
+        }
+        const p: Pending = { index: r.index, term: r.term, sink, early: this.answersEarly(cmd, sink), mode: sink.reply.mode, appended: false };
+        this.pending.set(r.index, p);
+        this.writesOf(sink).local.push(p);
         this.noteWrite(sink, r.index);
         this.schedule();
         return false;
@@ -587,22 +621,79 @@ export class ClusterNode implements WritePath {
       if (now >= w.deadlineMs) this.replyNow(w.sink, false, this.noLeaderError());
       else if (this.soft.leaderId !== null) this.route(w.cmd, w.sink, w.deadlineMs, false);
       else this.await(w.cmd, w.sink, w.deadlineMs);
-      this.settle(w.sink, null);
+      this.settle(w.sink);
     }
   }
 
   private writesOf(sink: ReplySink): SinkWrites {
     let w = this.sinkWrites.get(sink);
-    if (w === undefined) this.sinkWrites.set(sink, (w = { local: 0, forwarded: 0, awaiting: 0, tail: Promise.resolve() }));
+    if (w === undefined) this.sinkWrites.set(sink, (w = { local: [], forwarded: 0, awaiting: 0, tail: Promise.resolve() }));
     return w;
   }
 
-  /** One write of `sink` left `path` (null: only drop the record if nothing is outstanding). */
-  private settle(sink: ReplySink, path: 'local' | 'forwarded' | null): void {
+  /** Drops the record of `sink` once none of its writes is outstanding. */
+  private settle(sink: ReplySink): void {
     const w = this.sinkWrites.get(sink);
-    if (w === undefined) return;
-    if (path !== null) w[path]--;
-    if (w.local === 0 && w.forwarded === 0 && w.awaiting === 0) this.sinkWrites.delete(sink);
+    if (w !== undefined && w.local.length === 0 && w.forwarded === 0 && w.awaiting === 0) this.sinkWrites.delete(sink);
+  }
+
+  /**
+   * Whether a write is answered when appended rather than when applied: its client reads
+   * at `eventual` (a forwarded one: its follower said so) and applying cannot change its reply.
+   */
+  private answersEarly(cmd: LogCommand, sink: ReplySink): boolean {
+    if (!replyIndependentOfKeyspace(cmd.argv)) return false;
+    if (sink instanceof ForwardSink) return sink.early;
+    const client = clientOf(sink);
+    return client !== null && this.consistencyOf(client) === 'eventual';
+  }
+
+  /**
+   * The entries of a Ready are in this node's log (fsynced with appendfsync always, with
+   * the OS otherwise): the early writes among them may be answered, each once every
+   * earlier write of its client has been (replies keep the order of requests).
+   */
+  private ackAppendedEntries(entries: readonly Entry[]): void {
+    for (const e of entries) {
+      const p = this.pending.get(e.index);
+      // Another term at this index: a new leader replaced the entry before it was appended here.
+      if (p === undefined || !p.early || p.term !== e.term) continue;
+      p.appended = true;
+      const w = this.sinkWrites.get(p.sink);
+      assert(w !== undefined, 'a pending write is recorded for its client');
+      if (w.local[0] === p) this.ackAppended(p.sink, w);
+    }
+  }
+
+  /** Answers the appended early writes at the head of `sink`'s queue with the `OK` applying would give. */
+  private ackAppended(sink: ReplySink, w: SinkWrites): void {
+    for (let head = w.local[0]; head !== undefined && head.appended; head = w.local[0]) {
+      w.local.shift();
+      assert(this.pending.get(head.index) === head, 'an appended early write is still pending');
+      this.pending.delete(head.index);
+      this.earlyAckedWrites++;
+      const mode = sink.reply.mode;
+      sink.reply.mode = head.mode;
+      sink.reply.ok();
+      sink.reply.mode = mode;
+      sink.replyReady();
+    }
+    this.settle(sink);
+  }
+
+  /** `p` was answered (applied, or with an error): the writes queued behind it may go. */
+  private localAnswered(p: Pending): void {
+    const w = this.dequeueLocal(p);
+    if (w !== undefined) this.ackAppended(p.sink, w);
+  }
+
+  /** Takes `p`, just answered, off its client's queue; returns the client's record if writes remain. */
+  private dequeueLocal(p: Pending): SinkWrites | undefined {
+    const w = this.sinkWrites.get(p.sink);
+    assert(w !== undefined && w.local[0] === p, "a client's writes proposed here are answered in proposal order");
+    w.local.shift();
+    this.settle(p.sink);
+    return this.sinkWrites.get(p.sink);
   }
 
   private replyNow(sink: ReplySink, first: boolean, error: string): boolean {
@@ -614,7 +705,8 @@ export class ClusterNode implements WritePath {
 
   private forwardWrite(cmd: LogCommand, sink: ReplySink, deadlineMs: number, leader: NodeId): void {
     this.forwardedWrites++;
-    const req: ForwardRequest = { db: cmd.db, argv: cmd.argv, mode: sink.reply.mode, readOnly: false };
+    // The client's level lives in its session here: the leader learns it from the request.
+    const req: ForwardRequest = { db: cmd.db, argv: cmd.argv, mode: sink.reply.mode, readOnly: false, ackOnAppend: this.answersEarly(cmd, sink) };
     const w = this.writesOf(sink);
     w.forwarded++;
     // Sent at once (pipelining), answered in order.
@@ -643,7 +735,7 @@ export class ClusterNode implements WritePath {
       const why = r.err instanceof Error ? r.err.message : String(r.err);
       this.replyNow(sink, false, `CLUSTERDOWN The write was forwarded to leader ${leader} but no reply came (${why}); it may or may not have been applied`);
     }
-    this.settle(sink, null);
+    this.settle(sink);
   }
 
   private noteWrite(sink: ReplySink, index: number): void {
@@ -663,9 +755,10 @@ export class ClusterNode implements WritePath {
     if (req.readOnly) return this.answerInternal(from, req.argv);
     if (this.soft.role !== 'leader' || this.failure !== null) return Promise.resolve(notLeaderAnswer);
     return new Promise((resolve) => {
-      const sink = new ForwardSink(req.mode, resolve);
+      const sink = new ForwardSink(req.mode, req.ackOnAppend, resolve);
+      const argv = [...req.argv];
       // The leader's clock stamps the entry: it is the one that decides expiry.
-      const sync = this.route({ db: req.db, timeMs: this.opts.clock(), argv: [...req.argv] }, sink, performance.now() + this.clusterWaitMs, true);
+      const sync = this.route({ db: req.db, timeMs: this.opts.clock(), argv }, sink, performance.now() + this.clusterWaitMs, true);
       if (sync) sink.replyReady();
     });
   };
@@ -697,7 +790,7 @@ export class ClusterNode implements WritePath {
     const leader = this.soft.leaderId;
     if (leader === null) return { ok: false, err: this.noLeaderError() };
     try {
-      const text = await this.net.forward(leader, { db: 0, argv, mode: 2, readOnly: true });
+      const text = await this.net.forward(leader, { db: 0, argv, mode: 2, readOnly: true, ackOnAppend: false });
       if (text.startsWith('I:')) return { ok: true, n: Number(text.slice(2)) };
       return { ok: false, err: text.startsWith('E:') ? text.slice(2) : `ERR unexpected answer from ${leader}` };
     } catch (err) {
@@ -833,8 +926,8 @@ export class ClusterNode implements WritePath {
     const err = `CLUSTERDOWN This node stopped leading while the write was in flight and no leader settled it within ${this.clusterWaitMs} ms (${this.leaderSituation()}); it may or may not have been applied`;
     for (const [index, p] of this.pending) {
       this.pending.delete(index);
-      this.settle(p.sink, 'local');
       this.replyNow(p.sink, false, err);
+      this.localAnswered(p);
     }
   }
 
@@ -1001,6 +1094,7 @@ export class ClusterNode implements WritePath {
       ['raft_voters', st.conf.voters.join(',')],
       ['raft_learners', st.conf.learners.join(',')],
       ['raft_forwarded_writes', this.forwardedWrites],
+      ['raft_early_acked_writes', this.earlyAckedWrites],
       ['raft_leader_changes', this.leaderChanges],
       ['raft_snapshot_index', this.storage.snapshot().meta.index],
       ['raft_log_first_index', this.storage.firstIndex()],
@@ -1084,14 +1178,16 @@ export class ClusterNode implements WritePath {
     this.pending.clear();
     const waiting = this.awaitingLeader;
     this.awaitingLeader = [];
+    // Appended early writes still queued behind others get the error too: it says
+    // "may or may not have been applied", which is true of them as well.
     for (const p of pending) {
       this.replyNow(p.sink, false, error);
-      this.settle(p.sink, 'local');
+      this.dequeueLocal(p);
     }
     for (const w of waiting) {
       this.writesOf(w.sink).awaiting--;
       this.replyNow(w.sink, false, error);
-      this.settle(w.sink, null);
+      this.settle(w.sink);
     }
   }
 

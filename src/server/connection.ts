@@ -6,9 +6,11 @@
 //
 // Writes may complete later than they are proposed (group commit, replication). Several
 // writes of one connection may be in flight at once — the log keeps their order — but a
-// command that is not a write waits until they are all applied, so a client always reads
-// its own writes. A write that is refused at once (a syntax error) while others are in
-// flight has its reply queued behind theirs, so replies keep the order of requests.
+// command that is not a write waits until they are all answered, so a client reads its
+// own writes (except at the cluster's `eventual` level, where some writes are answered
+// before they apply: see raft-node.ts). A write that is refused at once (a syntax error)
+// while others are in flight has its reply queued behind theirs, so replies keep the
+// order of requests.
 
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';

@@ -89,6 +89,7 @@ const frame: fc.Arbitrary<Frame> = fc.oneof(
       argv: fc.array(latin1, { maxLength: 6 }),
       mode: fc.constantFrom(0 as const, 2 as const, 3 as const),
       readOnly: fc.boolean(),
+      ackOnAppend: fc.boolean(),
     }),
   }),
   rec({ kind: fc.constant('forwardResponse' as const), id: fc.nat({ max: 0xffff_ffff }), ok: fc.boolean(), body: latin1 }),
@@ -229,6 +230,15 @@ describe('transport codec: garbage', () => {
     const badUtf8 = Buffer.from(payload);
     badUtf8[5] = 0xff; // the byte of "a"
     assert.throws(() => decodePayload(badUtf8, true), /UTF-8/);
+
+    // A forward request's flags: version, kind, u32 id, u16 db, u8 mode, then the flags byte.
+    const fwd = Buffer.from(
+      encodeFrame({ kind: 'forwardRequest', id: 1, req: { db: 0, argv: ['set', 'k', 'v'], mode: 2, readOnly: false, ackOnAppend: true } }).subarray(FRAME_HEADER_BYTES),
+    );
+    const back = decodePayload(fwd, true);
+    assert.ok(back.kind === 'forwardRequest' && back.req.ackOnAppend && !back.req.readOnly);
+    fwd[9] = 4;
+    assert.throws(() => decodePayload(fwd, true), /unknown forward flags 4/);
   });
 
   test('a count larger than the frame is refused before allocating', () => {

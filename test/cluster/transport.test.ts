@@ -380,7 +380,7 @@ describe('peer transport: bounds', () => {
 });
 
 describe('peer transport: forwarding', () => {
-  const req = (argv: string[], over: Partial<ForwardRequest> = {}): ForwardRequest => ({ db: 0, argv, mode: 2, readOnly: false, ...over });
+  const req = (argv: string[], over: Partial<ForwardRequest> = {}): ForwardRequest => ({ db: 0, argv, mode: 2, readOnly: false, ackOnAppend: false, ...over });
 
   test('request and response, binary-safe, with the fields intact', async () => {
     const nodes = await cluster(['f', 'l']);
@@ -393,7 +393,7 @@ describe('peer transport: forwarding', () => {
     const f = nodes.get('f')!.t;
     const replies = await Promise.all([f.forward('l', req(['echo', binary], { db: 7, mode: 3, readOnly: true })), f.forward('l', req(['echo', 'x']))]);
     assert.deepStrictEqual(replies, [`$256\r\n${binary}\r\n`, '$1\r\nx\r\n']);
-    assert.deepStrictEqual(seen[0], ['f', { db: 7, argv: ['echo', binary], mode: 3, readOnly: true }]);
+    assert.deepStrictEqual(seen[0], ['f', { db: 7, argv: ['echo', binary], mode: 3, readOnly: true, ackOnAppend: false }]);
     assert.equal(f.stats().forwardsPending, 0);
   });
 
@@ -559,7 +559,7 @@ describe('peer transport: throughput', () => {
     b.t.onForward(async () => '+OK\r\n');
     const n = 2000;
     const started = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) await a.t.forward('b', { db: 0, argv: ['set', 'k', 'v'], mode: 2, readOnly: false });
+    for (let i = 0; i < n; i++) await a.t.forward('b', { db: 0, argv: ['set', 'k', 'v'], mode: 2, readOnly: false, ackOnAppend: false });
     const usec = Number(process.hrtime.bigint() - started) / 1e3 / n;
     t.diagnostic(`sequential forwards: ${usec.toFixed(0)} µs per round trip`);
   });

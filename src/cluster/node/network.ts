@@ -14,7 +14,10 @@ export interface ForwardRequest {
   readonly argv: readonly string[];
   /** The mode the reply is encoded in. */
   readonly mode: ReplyMode;
+  /** A cluster request answered by the leader itself, not a write. */
   readonly readOnly: boolean;
+  /** A write of an `eventual` client: answered once the leader has appended it. */
+  readonly ackOnAppend: boolean;
 }
 
 export interface PeerEndpoint {

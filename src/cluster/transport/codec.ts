@@ -43,8 +43,15 @@ export interface ForwardRequest {
   readonly db: number;
   readonly argv: readonly string[];
   readonly mode: ReplyMode;
+  /** A cluster request answered by the leader itself, not a write. */
   readonly readOnly: boolean;
+  /** A write of an `eventual` client: answer it once the leader has appended it. */
+  readonly ackOnAppend: boolean;
 }
+
+/** Bits of a forward request's flags byte. */
+const FORWARD_READ_ONLY = 1;
+const FORWARD_ACK_ON_APPEND = 2;
 
 export type Frame =
   | { readonly kind: 'handshake'; readonly clusterId: string; readonly from: NodeId; readonly to: NodeId }
@@ -287,7 +294,7 @@ function writeFrameBody(s: Sink, f: Frame): void {
       s.u32(f.id);
       s.u16(f.req.db);
       s.u8(f.req.mode);
-      s.bool(f.req.readOnly);
+      s.u8((f.req.readOnly ? FORWARD_READ_ONLY : 0) | (f.req.ackOnAppend ? FORWARD_ACK_ON_APPEND : 0));
       s.u32(f.req.argv.length);
       for (const a of f.req.argv) s.latin1(a);
       return;
@@ -513,11 +520,15 @@ function readForwardRequest(r: Reader): Frame {
   const db = r.u16('db');
   const mode = r.u8('reply mode');
   if (!replyModes.has(mode)) throw new CodecError(`unknown reply mode ${mode}`);
-  const readOnly = r.bool('readOnly');
+  const flags = r.u8('forward flags');
+  // An unknown bit is a request this node would misread: refuse it rather than guess.
+  if ((flags & ~(FORWARD_READ_ONLY | FORWARD_ACK_ON_APPEND)) !== 0) throw new CodecError(`unknown forward flags ${flags}`);
   const argc = r.count('argc', 4);
   const argv: string[] = new Array<string>(argc);
   for (let i = 0; i < argc; i++) argv[i] = r.latin1('argument');
-  return { kind: 'forwardRequest', id, req: { db, argv, mode: mode as ReplyMode, readOnly } };
+  const readOnly = (flags & FORWARD_READ_ONLY) !== 0;
+  const ackOnAppend = (flags & FORWARD_ACK_ON_APPEND) !== 0;
+  return { kind: 'forwardRequest', id, req: { db, argv, mode: mode as ReplyMode, readOnly, ackOnAppend } };
 }
 
 function readFrameBody(r: Reader): Frame {
