@@ -172,7 +172,11 @@ export class RaftLogStorage implements LogStorage {
       // A conflicting suffix from an older leader is cut first; appends queue behind it.
       if (first <= this.wal.lastIndex) void this.wal.truncateSuffix(first).catch(() => undefined);
       this.wal.append(entries.map(toWal));
-      await this.wal.flush({ sync });
+      // Into the page cache on this thread (microseconds) rather than a round trip through
+      // the thread pool, as the single-node write path does; only the fdatasync, or work
+      // writeNow declines (a new segment, a truncation), goes to the pool.
+      const written = this.wal.writeNow();
+      if (!written || sync) await this.wal.flush({ sync });
     }
     const hs = work.hardState;
     if (hs === null) return;
