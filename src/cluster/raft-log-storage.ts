@@ -14,6 +14,7 @@ import type { LogStorage } from '../raft/storage.js';
 import type { Entry, HardState, NodeId, Snapshot, SnapshotMeta } from '../raft/types.js';
 import { HardStateStore } from '../storage/hard-state.js';
 import { RECORD_HEADER_BYTES, Wal, type LogEntry, type WalFileSystem } from '../storage/wal.js';
+import type { WalPrescan } from '../storage/wal-prescan.js';
 
 /** Most frequent rewrite of the hard-state file for commit-index moves alone. */
 const commitSaveIntervalMs = 1000;
@@ -51,8 +52,11 @@ export class RaftLogStorage implements LogStorage {
     private readonly hs: HardStateStore,
   ) {}
 
-  static async open(dir: string, opts: { repair: boolean; warn: (msg: string) => void; walFs?: WalFileSystem }): Promise<RaftLogStorage> {
-    const wal = await Wal.open(dir, { repair: opts.repair, warn: opts.warn, ...(opts.walFs ? { fs: opts.walFs } : {}) });
+  static async open(
+    dir: string,
+    opts: { repair: boolean; warn: (msg: string) => void; walFs?: WalFileSystem; prescan?: WalPrescan | null },
+  ): Promise<RaftLogStorage> {
+    const wal = await Wal.open(dir, { repair: opts.repair, warn: opts.warn, prescan: opts.prescan ?? null, ...(opts.walFs ? { fs: opts.walFs } : {}) });
     try {
       return new RaftLogStorage(wal, await HardStateStore.open(dir));
     } catch (err) {

@@ -32,6 +32,7 @@ import { Reply, type ReplyMode } from '../protocol/reply.js';
 import { RaftNode, defaultRaftConfig, SeededRandom, applyConfChange, decodeConfChange, isVoter } from '../raft/index.js';
 import type { ConfState, Entry, Message, NodeId, ReadState, Ready, Role, Snapshot, SoftState } from '../raft/types.js';
 import { removeSnapshotTemps, retain } from '../storage/snapshot-file.js';
+import { prescanWal } from '../storage/wal-prescan.js';
 import { installSnapshot, loadNewestSnapshot, writeSnapshot } from './node/snapshots.js';
 import { ClientState } from '../server/client-state.js';
 import { DataDirLock } from '../storage/lock.js';
@@ -276,8 +277,10 @@ export class ClusterNode implements WritePath {
     try {
       const warn = (msg: string): void => opts.log.warn(msg);
       await removeSnapshotTemps(opts.dir);
-      storage = await RaftLogStorage.open(opts.dir, { repair: opts.repair, warn, ...(opts.walFs ? { walFs: opts.walFs } : {}) });
+      // The log is read and checked on another core while the snapshot loads here.
+      const prescan = prescanWal(opts.dir);
       const snap = await loadNewestSnapshot(opts.dir, opts.sm.keyspace, warn);
+      storage = await RaftLogStorage.open(opts.dir, { repair: opts.repair, warn, prescan: await prescan, ...(opts.walFs ? { walFs: opts.walFs } : {}) });
       if (snap !== null) {
         await storage.adoptSnapshot(snap.meta, snap.path);
         opts = { ...opts, peers: mergePeers(opts.peers, snap.addresses) };
