@@ -189,8 +189,11 @@ test('with both followers cut off, an eventual SET is answered at once; INCR, SE
     assert.match(String(await c.client(leader).call('INFO', 'replication')), /raft_early_acked_writes:[1-9]/);
     // The eventual connection reads this node's state at once, not held for its own writes.
     assert.equal(await ev.call('GET', 'a'), null);
+    // WAIT counts the replicas that have this connection's writes, as with Redis's async replicas.
+    assert.equal(await ev.call('WAIT', '1', '100'), 0);
 
     cutOff(c, followers, false);
+    assert.equal(await ev.call('WAIT', '2', '5000'), 2);
     assert.equal(await incr.promise, 42);
     assert.equal(await nx.promise, 'OK');
     assert.equal(await strongSet.promise, 'OK');
