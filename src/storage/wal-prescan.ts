@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { IntactRun } from './wal-record.js';
+import { SEGMENT_NAME, type IntactRun } from './wal-record.js';
 
 /** One segment as the worker read and scanned it. */
 export interface SegmentPrescan extends IntactRun {
@@ -42,8 +42,6 @@ export interface PrescanResponse {
     readonly buf: Uint8Array;
   }[];
 }
-
-const SEGMENT_NAME = /^(\d{20})\.seg$/;
 
 /** Below this many bytes of log, starting a worker (tens of ms) costs more than it saves. */
 const prescanMinBytesDefault = 8 * 1024 * 1024;

@@ -3,6 +3,9 @@
 
 import { crc32Range } from './crc32.js';
 
+/** A segment file's name: the index of its first record, 20 digits. */
+export const SEGMENT_NAME = /^(\d{20})\.seg$/;
+
 export const RECORD_HEADER_BYTES = 24;
 export const RECORD_LEN_MIN = 16;
 /** Largest payload accepted; matches Redis's default proto-max-bulk-len. */

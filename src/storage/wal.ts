@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { readU64, writeU64 } from './binary.js';
 import { crc32, crc32Range } from './crc32.js';
 import { EntryTable } from './entry-table.js';
-import { ENTRY_BYTES_MAX, RECORD_HEADER_BYTES, RECORD_LEN_MIN, intactRecordSize } from './wal-record.js';
+import { ENTRY_BYTES_MAX, RECORD_HEADER_BYTES, RECORD_LEN_MIN, SEGMENT_NAME, intactRecordSize } from './wal-record.js';
 import type { WalPrescan } from './wal-prescan.js';
 import { fsyncDir, isErrno, pad20, readFileIfExists, unlinkIfExists, writeFileAtomic } from './fsutil.js';
 
@@ -45,7 +45,6 @@ export const SEGMENT_BYTES_DEFAULT = 64 * 1024 * 1024;
 const PREALLOCATE_BYTES = 1024 * 1024;
 const COMPACT_MAGIC = 0x50434d4b; // "KMCP"
 const COMPACT_FILE_BYTES = 24;
-const SEGMENT_NAME = /^(\d{20})\.seg$/;
 
 export interface LogEntry {
   readonly index: number;
