@@ -3,11 +3,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { Config } from '../../src/server/config.js';
 import { Server } from '../../src/server/server.js';
+import { freePort } from '../helpers/ports.js';
 
 const bin = fileURLToPath(new URL('../../../bin/keymesh.js', import.meta.url));
 
@@ -29,15 +29,6 @@ function keymesh(args: string[], input = ''): Promise<Run> {
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(input);
   });
-}
-
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
 }
 
 let server: Server;
@@ -114,7 +105,7 @@ test('-a sends AUTH first; a failed AUTH stops with exit 1', async () => {
 });
 
 test('cannot connect: the redis-cli message on stderr, exit 1', async () => {
-  const p = String(await closedPort());
+  const p = String(await freePort());
   const r = await keymesh(['cli', '-p', p, 'PING']);
   assert.equal(r.code, 1);
   assert.equal(r.stdout, '');

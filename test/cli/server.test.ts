@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KeyMeshClient, type RespValue } from '../../src/client/client.js';
+import { freePort } from '../helpers/ports.js';
 
 const bin = fileURLToPath(new URL('../../../bin/keymesh.js', import.meta.url));
 
@@ -50,15 +51,6 @@ function failedStart(args: string[], env: Record<string, string> = {}): Promise<
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
 }
 
 function tempFile(name: string, text: string): string {

@@ -1,10 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { pino } from 'pino';
 import { ConnectError, KeyMeshClient, ReplyError } from '../../src/client/client.js';
 import { Config } from '../../src/server/config.js';
 import { Server } from '../../src/server/server.js';
+import { freePort } from '../helpers/ports.js';
 
 let server: Server;
 let port: number;
@@ -17,16 +17,6 @@ before(async () => {
 after(async () => {
   await server.close();
 });
-
-/** A port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
 
 test('SET then GET round-trips a value', async () => {
   const c = await KeyMeshClient.connect({ port });
@@ -89,7 +79,7 @@ test('error replies are values for call and thrown by callOrThrow', async () => 
 });
 
 test('connection refused gives a clear ConnectError', async () => {
-  const p = await closedPort();
+  const p = await freePort();
   await assert.rejects(KeyMeshClient.connect({ port: p }), (e: unknown) => {
     assert.ok(e instanceof ConnectError);
     assert.equal(e.code, 'ECONNREFUSED');

@@ -11,6 +11,9 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.js';
+
+export { freePort };
 
 /** The repository root, found from this file's place in the build output (dist/test/helpers). */
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -23,20 +26,6 @@ const stopTimeoutMs = 5_000;
 /** Output kept per process for failure messages; older output is dropped. */
 const outputKeepBytes = 64 * 1024;
 const portAttemptsMax = 5;
-
-/** A port nothing listens on right now (another process may still take it; start() retries). */
-export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  srv.listen(0, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => {
-    srv.once('listening', resolve);
-    srv.once('error', reject);
-  });
-  const addr = srv.address();
-  const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { clientsEndpoint, CutSet, type Endpoint } from './cuts.js';
 import { FaultProxy } from './fault-proxy.js';
 import type { ChaosNetwork } from './network.js';
-import { freeFixedPorts } from './ports.js';
+import { freeFixedPorts } from '../../helpers/ports.js';
 
 const host = '127.0.0.1';
 

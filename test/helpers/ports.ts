@@ -1,9 +1,10 @@
-// Ports for nodes that start (and restart) later, on 127.0.0.1.
+// Ports for servers that tests (and benchmarks) start on 127.0.0.1.
 //
-// They are taken from below the kernel's ephemeral range: a port picked by listening on
-// port 0 comes from that range, and while its node is down (killed by the nemesis) any
-// outgoing connection, such as a proxy dialling upstream, may be given it, so the node
-// could not restart.
+// They are taken from below the kernel's ephemeral range. A port found by listening on
+// port 0 comes from that range, and until its server binds it any outgoing connection,
+// such as one cluster node dialling another, or a proxy dialling upstream, may be given it
+// as its local port: the server then fails with EADDRINUSE. Below the ephemeral range only
+// another picker like this one can collide, and a random start makes that rare.
 
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -12,6 +13,9 @@ const ephemeralLowDefault = 32768;
 /** Lowest port we hand out: clear of well-known ports and of KeyMesh's default 9000/19000. */
 const portLow = 20000;
 const probesMax = 2000;
+
+/** Ports this process has handed out: free when probed, but meant for a server not yet up. */
+const handedOut = new Set<number>();
 
 function ephemeralLow(): number {
   try {
@@ -31,9 +35,10 @@ function isFree(host: string, port: number): Promise<boolean> {
 }
 
 /**
- * `count` distinct ports free on `host` right now, from a random start below the ephemeral
- * range (so concurrent runs rarely probe the same ports). Another process may still take
- * one before the node binds it; the node then fails to start with EADDRINUSE, loudly.
+ * `count` distinct ports free on `host` right now, never handed out before by this
+ * process, from a random start below the ephemeral range (so concurrent test processes
+ * rarely probe the same ports). Another process may still take one before the server
+ * binds it; the server then fails to start with EADDRINUSE, loudly.
  */
 export async function freeFixedPorts(host: string, count: number): Promise<number[]> {
   const high = Math.max(ephemeralLow(), portLow + 2 * probesMax);
@@ -41,9 +46,16 @@ export async function freeFixedPorts(host: string, count: number): Promise<numbe
   let port = portLow + Math.floor(Math.random() * span);
   const ports: number[] = [];
   for (let probe = 0; probe < probesMax && ports.length < count; probe++) {
-    if (await isFree(host, port)) ports.push(port);
+    if (!handedOut.has(port) && (await isFree(host, port))) ports.push(port);
     port = port + 1 >= high ? portLow : port + 1;
   }
   if (ports.length < count) throw new Error(`found only ${ports.length} of ${count} free ports on ${host} in ${portLow}-${high - 1}`);
+  for (const p of ports) handedOut.add(p);
   return ports;
+}
+
+/** One port on 127.0.0.1 that nothing listens on right now; see freeFixedPorts. */
+export async function freePort(): Promise<number> {
+  const [port] = await freeFixedPorts('127.0.0.1', 1);
+  return port!;
 }
