@@ -13,7 +13,7 @@
 // Without redis-server, redis-benchmark or etcd the missing columns are skipped and the
 // install command printed.
 
-import { appendResults, cpuModel } from './results.js';
+import { appendResults, cpuModel, median } from './results.js';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -593,11 +593,6 @@ const fmtMs = (n: number, digits = 3): string => (Number.isFinite(n) ? n.toFixed
 const ratioOf = (a: number, b: number): number => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : Number.NaN);
 const fmtRatio = (r: number): string => (Number.isFinite(r) ? r.toFixed(2) + '×' : '—');
 const verdict = (ok: boolean | undefined): string => (ok === undefined ? '— (not measured)' : ok ? 'met' : '**missed**');
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 function table(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

@@ -7,13 +7,14 @@
 //   npm run bench -- --durable    KeyMesh with its log on disk (default: memory only,
 //                                 like the redis-server here, started with --save '' --appendonly no)
 //   npm run bench -- --own-load   drive both with bench/loadgen.ts instead of redis-benchmark
+//   npm run bench -- --rounds N   rounds of the throughput tests (default 3, 1 with --quick)
 //   npm run bench -- --only single|durability|cluster   one part only (default: all three)
 //
 // The three parts: this file (one node vs redis-server), bench/durability.ts (fsync
 // policies, restart time, snapshots vs Redis's AOF/RDB), bench/cluster.ts (3 nodes vs
 // Redis with replicas and etcd, and failover time). Each appends its own section.
 
-import { appendResults, cpuModel } from './results.js';
+import { appendResults, cpuModel, median } from './results.js';
 import { execFile, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { promisify } from 'node:util';
@@ -33,6 +34,19 @@ if (onlyAt !== -1 && (only === null || !parts.includes(only))) {
 const durable = process.argv.includes('--durable');
 const ownLoad = process.argv.includes('--own-load');
 const requests = quick ? 20_000 : 200_000;
+const roundsAt = process.argv.indexOf('--rounds');
+/**
+ * Throughput rounds. Each round starts both servers afresh, in alternating order, and the
+ * median of the rounds is reported: on a shared 2-core machine one sample of each server,
+ * taken a minute apart, measures the neighbours as much as the servers.
+ */
+const rounds = roundsAt === -1 ? (quick ? 1 : 3) : Number(process.argv[roundsAt + 1]);
+if (!Number.isInteger(rounds) || rounds < 1) {
+  console.error('--rounds takes a positive integer');
+  process.exit(1);
+}
+/** Requests of the warm-up pass before each measured one, so Node's JIT has compiled the hot path (as on a server that has been up). */
+const warmupRequests = Math.max(1000, requests / 10);
 const keyCount = quick ? 100_000 : 1_000_000;
 const clients = 50;
 const pipelines = [1, 16];
@@ -61,7 +75,7 @@ function parseBenchmarkCsv(csv: string): LoadResult[] {
   return rows.map((r) => ({ test: r[test]!, rps: Number(r[rps]), p50Ms: Number(r[p50]), p99Ms: Number(r[p99]) }));
 }
 
-async function throughput(port: number, pipeline: number, useRedisBenchmark: boolean): Promise<LoadResult[]> {
+async function throughput(port: number, pipeline: number, useRedisBenchmark: boolean, requests: number): Promise<LoadResult[]> {
   if (useRedisBenchmark) {
     const args = ['-h', '127.0.0.1', '-p', String(port), '-t', 'set,get', '-c', String(clients), '-n', String(requests), '--csv'];
     if (pipeline > 1) args.push('-P', String(pipeline));
@@ -142,20 +156,27 @@ async function main(): Promise<void> {
   const command = `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`;
   console.log(`${command}: ${requests.toLocaleString('en-US')} requests, ${clients} clients, pipelines ${pipelines.join(' and ')}; ${keyCount.toLocaleString('en-US')} keys of ${valueBytes} bytes`);
 
-  const perf = new Map<string, Map<string, LoadResult>>();
-  for (const target of targets) {
-    const server = await target.start();
-    try {
-      for (const p of pipelines) {
-        for (const r of await throughput(server.port, p, haveBenchmark)) {
-          const key = `${r.test} -P ${p}`;
-          if (!perf.has(key)) perf.set(key, new Map());
-          perf.get(key)!.set(target.name, r);
-          console.log(`  ${target.name} ${key}: ${fmtInt(r.rps)} req/s, p50 ${fmtMs(r.p50Ms)} ms, p99 ${fmtMs(r.p99Ms)} ms`);
+  // test ("SET -P 1") → target → one result per round
+  const perf = new Map<string, Map<string, LoadResult[]>>();
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? targets : [...targets].reverse();
+    for (const target of order) {
+      const server = await target.start();
+      try {
+        for (const p of pipelines) {
+          await throughput(server.port, p, haveBenchmark, warmupRequests);
+          for (const r of await throughput(server.port, p, haveBenchmark, requests)) {
+            const key = `${r.test} -P ${p}`;
+            if (!perf.has(key)) perf.set(key, new Map());
+            const byTarget = perf.get(key)!;
+            if (!byTarget.has(target.name)) byTarget.set(target.name, []);
+            byTarget.get(target.name)!.push(r);
+            console.log(`  round ${round + 1}/${rounds} ${target.name} ${key}: ${fmtInt(r.rps)} req/s, p50 ${fmtMs(r.p50Ms)} ms, p99 ${fmtMs(r.p99Ms)} ms`);
+          }
         }
+      } finally {
+        await server.stop();
       }
-    } finally {
-      await server.stop();
     }
   }
 
@@ -166,9 +187,11 @@ async function main(): Promise<void> {
     console.log(`  ${target.name} ${keyCount} keys loaded in ${(m.loadMs / 1000).toFixed(1)} s: used_memory ${fmtMiB(m.usedAfter)}, RSS ${fmtMiB(m.rssAfter)}`);
   }
 
+  const medianOf = (rs: readonly LoadResult[] | undefined): LoadResult | undefined =>
+    rs === undefined ? undefined : { test: rs[0]!.test, rps: median(rs.map((r) => r.rps)), p50Ms: median(rs.map((r) => r.p50Ms)), p99Ms: median(rs.map((r) => r.p99Ms)) };
   const perfRows = [...perf].map(([test, byTarget]) => {
-    const k = byTarget.get('KeyMesh')!;
-    const r = byTarget.get('Redis');
+    const k = medianOf(byTarget.get('KeyMesh'))!;
+    const r = medianOf(byTarget.get('Redis'));
     return [
       test,
       fmtInt(k.rps), r ? fmtInt(r.rps) : '—', ratio(k.rps, r?.rps),
@@ -176,6 +199,14 @@ async function main(): Promise<void> {
       fmtMs(k.p99Ms), r ? fmtMs(r.p99Ms) : '—', ratio(k.p99Ms, r?.p99Ms),
     ];
   });
+  // Each round's ratios, to show the spread behind the medians.
+  const roundRows = [...perf].map(([test, byTarget]) => {
+    const k = byTarget.get('KeyMesh')!;
+    const r = byTarget.get('Redis');
+    const each = (f: (x: LoadResult) => number): string => k.map((x, i) => ratio(f(x), r?.[i] === undefined ? undefined : f(r[i]!))).join(' / ');
+    return [test, each((x) => x.rps), each((x) => x.p99Ms)];
+  });
+  const roundTable = table(['test', 'req/s ratio, each round', 'p99 ratio, each round'], roundRows);
   const perfTable = table(
     ['test', 'KeyMesh req/s', 'Redis req/s', 'ratio', 'KeyMesh p50 ms', 'Redis p50 ms', 'ratio', 'KeyMesh p99 ms', 'Redis p99 ms', 'ratio'],
     perfRows,
@@ -200,9 +231,12 @@ async function main(): Promise<void> {
     `- command: \`${command}\``,
     ...machineLines,
     `- load: ${haveBenchmark ? 'redis-benchmark' : 'bench/loadgen.ts'} \`-t set,get -c ${clients} -n ${requests}\`, with and without \`-P 16\`; ${note}; Redis with \`--save '' --appendonly no\``,
+    `- ${rounds} round${rounds === 1 ? '' : 's'}, each starting both servers afresh in alternating order, with a warm-up pass of ${warmupRequests.toLocaleString('en-US')} requests before each measured one; the tables show each figure's median over the rounds`,
     `- memory: ${keyCount.toLocaleString('en-US')} keys (\`key:0000000\`…) with ${valueBytes}-byte values, loaded by bench/loadgen.ts in pipelines of 10,000 SETs, into fresh servers; ratio = KeyMesh / Redis (higher is better for req/s, lower for latency and memory)`,
     '',
     perfTable,
+    '',
+    roundTable,
     '',
     memTable,
     '',
