@@ -1,10 +1,11 @@
-// Load generation over raw sockets, for the side-by-side benchmark: a bulk loader
-// (millions of SETs in big pipelines) and a small redis-benchmark stand-in used when
-// redis-benchmark is not installed. Both speak plain RESP, so they drive KeyMesh and
+// Load generation for the side-by-side benchmark: a bulk loader over a raw socket
+// (millions of SETs in big pipelines), and `keymesh bench`'s load as the stand-in used
+// when redis-benchmark is not installed. Both speak plain RESP, so they drive KeyMesh and
 // Redis identically.
 
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { LoadRun, type LoadOptions } from '../src/cli/bench-load.js';
 
 /** Requests written per pipeline window when loading keys. */
 const loadBatchRequests = 10_000;
@@ -65,47 +66,14 @@ export interface LoadResult {
 }
 
 /**
- * A redis-benchmark stand-in: `clients` connections each sending pipelines of
- * `pipeline` requests (SET key:__rand_int__ or GET of it, as redis-benchmark's default
- * single key) until `requests` have been answered. Latency is per request, from the
- * write of its pipeline to the arrival of its reply.
+ * A redis-benchmark stand-in, when it is not installed: `keymesh bench`'s load (SET or
+ * GET of redis-benchmark's single key `key:__rand_int__`, 3-byte values).
  */
 export async function runLoad(port: number, test: 'SET' | 'GET', requests: number, clients: number, pipeline: number): Promise<LoadResult> {
-  const payload = 'x'.repeat(3);
-  const one = test === 'SET' ? encodeSet('key:__rand_int__', payload) : `*2\r\n$3\r\nGET\r\n$16\r\nkey:__rand_int__\r\n`;
-  const replyBytes = test === 'SET' ? okReplyBytes : `$3\r\n${payload}\r\n`.length;
-  if (test === 'GET') await runLoad(port, 'SET', 1, 1, 1);
-  const latenciesMs: number[] = [];
-  let issued = 0;
-  const start = performance.now();
-  const worker = async (): Promise<void> => {
-    const socket = await connect(port);
-    let batch: { expected: number; got: number; sentAt: number; resolve: () => void; reject: (e: Error) => void } | null = null;
-    socket.on('data', (chunk: Buffer) => {
-      if (batch === null) return;
-      const before = Math.floor(batch.got / replyBytes);
-      batch.got += chunk.length;
-      const now = performance.now();
-      for (let i = before; i < Math.floor(batch.got / replyBytes); i++) latenciesMs.push(now - batch.sentAt);
-      if (batch.got >= batch.expected) batch.resolve();
-    });
-    socket.on('error', (e) => batch?.reject(e));
-    try {
-      while (issued < requests) {
-        const n = Math.min(pipeline, requests - issued);
-        issued += n;
-        await new Promise<void>((resolve, reject) => {
-          batch = { expected: n * replyBytes, got: 0, sentAt: performance.now(), resolve, reject };
-          socket.write(one.repeat(n), 'latin1');
-        });
-      }
-    } finally {
-      socket.destroy();
-    }
-  };
-  await Promise.all(Array.from({ length: clients }, worker));
-  const elapsedS = (performance.now() - start) / 1000;
-  latenciesMs.sort((a, b) => a - b);
-  const pct = (p: number): number => latenciesMs[Math.min(latenciesMs.length - 1, Math.floor(latenciesMs.length * p))] ?? 0;
-  return { test, rps: requests / elapsedS, p50Ms: pct(0.5), p99Ms: pct(0.99) };
+  const opts: LoadOptions = { host: '127.0.0.1', port, db: 0, clients, requests, pipeline, dataSize: 3, keyspaceLen: null };
+  // GET reads the value the SET test wrote, as in redis-benchmark's default run.
+  if (test === 'GET') await new LoadRun({ ...opts, clients: 1, requests: 1, pipeline: 1 }, 'set').run();
+  const r = await new LoadRun(opts, test === 'SET' ? 'set' : 'get').run();
+  if (r.errors > 0) throw new Error(`${test}: ${r.errors} error replies; the first: ${r.firstError}`);
+  return { test, rps: r.rps, p50Ms: r.p50Ms, p99Ms: r.p99Ms };
 }

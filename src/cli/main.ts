@@ -1,8 +1,9 @@
-// The `keymesh` command: subcommands `server`, `cli` and `cluster` (bench joins later).
+// The `keymesh` command: subcommands `server`, `cli`, `cluster` and `bench`.
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultHost, defaultPort } from '../client/client.js';
 import { VERSION } from '../version.js';
+import { benchCommand } from './bench-command.js';
 import { runCli } from './cli-command.js';
 import { clusterCommand } from './cluster-command.js';
 import { serverCommand } from './server-command.js';
@@ -72,7 +73,8 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .addCommand(serverCommand())
     .addCommand(cliCommand())
-    .addCommand(clusterCommand(integerIn(1, 65535, 'port')));
+    .addCommand(clusterCommand(integerIn(1, 65535, 'port')))
+    .addCommand(benchCommand(integerIn));
 }
 
 await buildProgram().parseAsync(process.argv);
