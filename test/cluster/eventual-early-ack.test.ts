@@ -15,6 +15,8 @@ import { testServer } from '../helpers/harness.js';
 import { TestCluster, errorOf, sleep, waitFor } from './helpers.js';
 
 const settings = { 'cluster-tick-ms': 200 };
+/** Time for a leader to emerge at this tick: a split vote costs another 2–4 s round, more on a loaded machine. */
+const electionWaitMs = 20_000;
 /** Far below the election timeout and the cluster wait at this tick, far above a local append. */
 const earlyMs = 800;
 /** How long writes that need a majority are watched not being answered. */
@@ -157,7 +159,7 @@ describe('which writes are answered before commit', () => {
 test('with both followers cut off, an eventual SET is answered at once; INCR, SET NX and a strong SET wait, then all commit', async () => {
   const c = await TestCluster.start(3, settings);
   try {
-    const leader = await c.leader();
+    const leader = await c.leader(electionWaitMs);
     const followers = c.followers(leader);
     const ev = c.client(leader);
     const evIncr = c.client(leader);
@@ -212,7 +214,7 @@ test('with both followers cut off, an eventual SET is answered at once; INCR, SE
 test('pipelined early and late writes are answered in request order, in each one\'s reply mode, once each', async () => {
   const c = await TestCluster.start(3, settings);
   try {
-    const leader = await c.leader();
+    const leader = await c.leader(electionWaitMs);
     const followers = c.followers(leader);
     const raw = await RawClient.open(c.node(leader).port);
     try {
@@ -255,7 +257,7 @@ test('an eventual SET sent to a follower is forwarded and answered when the lead
   // Five nodes: the leader and the forwarding follower are two, short of a majority.
   const c = await TestCluster.start(5, settings);
   try {
-    const leader = await c.leader();
+    const leader = await c.leader(electionWaitMs);
     const [via, ...others] = c.followers(leader) as [string, ...string[]];
     const ev = c.client(via);
     const evIncr = c.client(via);
@@ -294,7 +296,7 @@ test('an eventual SET sent to a follower is forwarded and answered when the lead
 test('an early-answered write that a new leader overwrites is lost, without a crash, hang or second reply', async () => {
   const c = await TestCluster.start(3, settings);
   try {
-    const old = await c.leader();
+    const old = await c.leader(electionWaitMs);
     const raw = await RawClient.open(c.node(old).port);
     const incr = c.client(old);
     try {
@@ -309,7 +311,7 @@ test('an early-answered write that a new leader overwrites is lost, without a cr
       const pendingIncr = new Watched(incr.call('INCR', 'lost-counter'));
       // The other two elect a leader and write over the old leader's uncommitted entries.
       const others = c.followers(old);
-      await waitFor(() => others.some((id) => c.node(id).server!.cluster!.role === 'leader'), 'a new leader', 10_000);
+      await waitFor(() => others.some((id) => c.node(id).server!.cluster!.role === 'leader'), 'a new leader', electionWaitMs);
       const next = others.find((id) => c.node(id).server!.cluster!.role === 'leader')!;
       assert.equal(await c.client(next).call('SET', 'after', '1'), 'OK');
       assert.equal(await c.client(next).call('SET', 'after2', '1'), 'OK');
