@@ -14,6 +14,7 @@ import {
   replyHelp,
   visibleCommands,
 } from './command-docs.js';
+import { allowedFor, isProtectedSetting } from '../server/config.js';
 import { renderInfo } from './info.js';
 import { Flag, command, type CommandContext, type CommandSpec } from './types.js';
 
@@ -91,6 +92,12 @@ const configSet = serverSub({
       seen.add(name);
     }
     const config = ctx.services.config;
+    for (let i = 2; i < argv.length; i += 2) {
+      if (isProtectedSetting(argv[i]!) && !allowedFor(config.str('enable-protected-configs'), ctx.client.addr)) {
+        ctx.reply.error(`ERR CONFIG SET failed (possibly related to argument '${argv[i]!.toLowerCase()}') - can't set protected config`);
+        return;
+      }
+    }
     const undo: [string, string][] = [];
     for (let i = 2; i < argv.length; i += 2) {
       const name = argv[i]!.toLowerCase();
@@ -353,6 +360,10 @@ const debugHelpLines = [
   '    Stop the server for <seconds>. Decimals allowed.',
 ];
 
+const debugNotAllowed =
+  'ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you can run it from a local connection, ' +
+  'otherwise you need to set this option in the configuration file, and then restart the server.';
+
 const debug = command({
   name: 'debug',
   arity: -2,
@@ -361,6 +372,10 @@ const debug = command({
   summary: 'A container for debugging commands.',
   syntax: 'subcommand [arg [arg ...]]',
   run(ctx, argv) {
+    if (!allowedFor(ctx.services.config.str('enable-debug-command'), ctx.client.addr)) {
+      ctx.reply.error(debugNotAllowed);
+      return;
+    }
     const sub = argv[1]!.toLowerCase();
     if (sub === 'help' && argv.length === 2) {
       replyHelp(ctx.reply, 'debug', debugHelpLines);

@@ -12,6 +12,8 @@ interface SettingDef {
   readonly default: SettingValue;
   /** Settable at runtime with CONFIG SET. */
   readonly mutable: boolean;
+  /** CONFIG SET of it needs `enable-protected-configs` (Redis's protected configs): it can harm the data. */
+  readonly protected?: boolean;
   readonly choices?: readonly string[];
   readonly min?: number;
   readonly max?: number;
@@ -49,11 +51,32 @@ export const settingDefs: readonly SettingDef[] = [
   // A wall-clock jump without touching the system clock, for fault-injection runs (npm run chaos):
   // it moves entry timestamps and so expiry; Raft timing (elections, leases) runs on ticks and
   // the monotonic clock and must not notice.
-  { name: 'clock-offset-ms', kind: 'int', default: 0, mutable: true, min: -3153600000000, max: 3153600000000, help: 'milliseconds added to this node\'s wall clock (for fault-injection tests)' },
+  { name: 'clock-offset-ms', kind: 'int', default: 0, mutable: true, protected: true, min: -3153600000000, max: 3153600000000, help: 'milliseconds added to this node\'s wall clock (for fault-injection tests)' },
+  // As Redis 7's: who may run DEBUG (it can stall the node) and CONFIG SET protected settings
+  // (clock-offset-ms moves expiry times on every replica). `local`: loopback connections only.
+  { name: 'enable-debug-command', kind: 'enum', default: 'local', choices: ['no', 'yes', 'local'], mutable: false, help: 'who may run DEBUG: no one, anyone (yes), or local connections (local)' },
+  { name: 'enable-protected-configs', kind: 'enum', default: 'no', choices: ['no', 'yes', 'local'], mutable: false, help: 'who may CONFIG SET protected settings (clock-offset-ms): no one, anyone (yes), or local connections (local)' },
   { name: 'loglevel', kind: 'enum', default: 'notice', choices: ['debug', 'verbose', 'notice', 'warning'], mutable: true, help: 'log verbosity' },
 ];
 
 const defsByName = new Map(settingDefs.map((d) => [d.name, d]));
+
+/** Whether CONFIG SET of `name` needs `enable-protected-configs`. */
+export function isProtectedSetting(name: string): boolean {
+  return defsByName.get(name.toLowerCase())?.protected === true;
+}
+
+/**
+ * Whether a client at `addr` ("host:port", as CLIENT LIST shows it) may use a feature
+ * whose setting is `policy` (no|yes|local); `local` means a loopback address, as Redis's
+ * islocalClient.
+ */
+export function allowedFor(policy: string, addr: string): boolean {
+  if (policy === 'yes') return true;
+  if (policy !== 'local') return false;
+  const host = addr.slice(0, addr.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+  return host === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/i.test(host);
+}
 
 /**
  * Redis settings KeyMesh has no knob for, answered by CONFIG GET because tools ask

@@ -180,6 +180,9 @@ export class ChaosCluster {
       String(this.opts.tickMs),
       '--clock-offset-ms',
       String(n.clockOffsetMs),
+      // The clock nemesis moves clocks with CONFIG SET, possibly over a netns address.
+      '--enable-protected-configs',
+      'yes',
       ...(this.opts.leaseReads ? ['--cluster-lease-reads', 'yes'] : []),
       ...this.opts.extraArgs,
     ];

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { testServer } from '../helpers/harness.js';
 
 test('CONFIG SET clock-offset-ms moves TIME, rewritten expiry times and expiry itself', () => {
-  const { server, clock, client } = testServer();
+  const { server, clock, client } = testServer({ 'enable-protected-configs': 'yes' });
   const t0 = clock.nowMs;
   assert.equal(client.run('CONFIG', 'SET', 'clock-offset-ms', '60000'), '+OK\r\n');
   assert.equal(client.run('CONFIG', 'GET', 'clock-offset-ms'), '*2\r\n$15\r\nclock-offset-ms\r\n$5\r\n60000\r\n');

@@ -531,6 +531,46 @@ describe('TIME, DEBUG, SHUTDOWN', () => {
     assert.equal(client.run('DEBUG'), "-ERR wrong number of arguments for 'debug' command\r\n");
   });
 
+  it('enable-debug-command: local (the default) refuses DEBUG from a remote address; no refuses it from all; yes allows all', () => {
+    const notAllowed =
+      '-ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you can run it from a local connection, ' +
+      'otherwise you need to set this option in the configuration file, and then restart the server.\r\n';
+    const slept: number[] = [];
+    const local = testServer();
+    local.server.sleep = (ms) => void slept.push(ms);
+    const remote = new TestClient(local.server, ReplyMode.Resp2, '10.1.2.3:40000');
+    assert.equal(remote.run('DEBUG', 'SLEEP', '5'), notAllowed);
+    assert.deepEqual(slept, []);
+    assert.equal(new TestClient(local.server, ReplyMode.Resp2, '::1:40000').run('DEBUG', 'SLEEP', '0.01'), '+OK\r\n');
+    assert.equal(new TestClient(local.server, ReplyMode.Resp2, '::ffff:127.0.0.1:40000').run('DEBUG', 'SLEEP', '0.01'), '+OK\r\n');
+    assert.deepEqual(slept, [10, 10]);
+    assert.equal(local.client.run('CONFIG', 'SET', 'enable-debug-command', 'yes'), "-ERR CONFIG SET failed (possibly related to argument 'enable-debug-command') - can't set immutable config\r\n");
+
+    const none = testServer({ 'enable-debug-command': 'no' });
+    assert.equal(none.client.run('DEBUG', 'OBJECT', 'k'), notAllowed);
+    const all = testServer({ 'enable-debug-command': 'yes' });
+    assert.equal(new TestClient(all.server, ReplyMode.Resp2, '10.1.2.3:40000').run('DEBUG', 'OBJECT', 'k'), '-ERR no such key\r\n');
+  });
+
+  it('enable-protected-configs: clock-offset-ms is refused unless allowed (no by default), and nothing changes', () => {
+    const refused = "-ERR CONFIG SET failed (possibly related to argument 'clock-offset-ms') - can't set protected config\r\n";
+    const { server, client } = testServer();
+    assert.equal(client.run('CONFIG', 'SET', 'clock-offset-ms', '60000'), refused);
+    // All or nothing: a permitted setting in the same call is not applied either.
+    assert.equal(client.run('CONFIG', 'SET', 'hz', '20', 'CLOCK-OFFSET-MS', '1'), refused);
+    assert.equal(server.config.int('hz'), 10);
+    assert.equal(server.config.int('clock-offset-ms'), 0);
+    // Reading it stays allowed, as in Redis.
+    assert.equal(client.run('CONFIG', 'GET', 'clock-offset-ms'), '*2\r\n$15\r\nclock-offset-ms\r\n$1\r\n0\r\n');
+
+    const local = testServer({ 'enable-protected-configs': 'local' });
+    assert.equal(local.client.run('CONFIG', 'SET', 'clock-offset-ms', '5'), '+OK\r\n');
+    assert.equal(new TestClient(local.server, ReplyMode.Resp2, '192.168.0.7:5555').run('CONFIG', 'SET', 'clock-offset-ms', '6'), refused);
+    assert.equal(local.server.config.int('clock-offset-ms'), 5);
+    const all = testServer({ 'enable-protected-configs': 'yes' });
+    assert.equal(new TestClient(all.server, ReplyMode.Resp2, '192.168.0.7:5555').run('CONFIG', 'SET', 'clock-offset-ms', '7'), '+OK\r\n');
+  });
+
   it('SHUTDOWN stops the node without a reply; bad options are syntax errors', () => {
     const { server, client } = testServer();
     let stops = 0;

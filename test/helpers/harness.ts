@@ -25,9 +25,14 @@ export class TestClient implements CommandContext, ReplySink {
   readonly reply: Reply;
   readonly client: ClientState;
   now = 0;
-  constructor(readonly server: Server, mode: ReplyMode = ReplyMode.Resp2) {
+  /** `addr`: where the client connects from (loopback by default), as CLIENT LIST shows it. */
+  constructor(
+    readonly server: Server,
+    mode: ReplyMode = ReplyMode.Resp2,
+    addr = '127.0.0.1:50000',
+  ) {
     this.reply = new Reply(mode);
-    this.client = new ClientState(nextId++, '127.0.0.1:50000', '127.0.0.1:9000', server.clock(), server.config.str('requirepass') === '');
+    this.client = new ClientState(nextId++, addr, '127.0.0.1:9000', server.clock(), server.config.str('requirepass') === '');
     this.client.mode = mode;
     if (mode === ReplyMode.Resp3) this.client.resp = 3;
     server.clients.set(this.client.id, this.client);
