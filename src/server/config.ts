@@ -45,6 +45,7 @@ export const settingDefs: readonly SettingDef[] = [
   { name: 'node-id', kind: 'string', default: '', mutable: false, help: 'this node\'s id in the cluster (one of --peers); empty: a single node' },
   { name: 'peers', kind: 'string', default: '', mutable: false, help: 'cluster members as id@host:port[@peerport],… (peer port defaults to port + 10000); empty: a single node' },
   { name: 'consistency', kind: 'enum', default: 'strong', choices: ['strong', 'quorum', 'eventual'], mutable: true, help: 'default consistency level of connections (CONSISTENCY changes it per connection)' },
+  { name: 'cluster-secret', kind: 'string', default: '', mutable: false, help: 'shared by every member: peers prove they hold it when they connect, so nothing else can use the peer port (empty: no check)' },
   { name: 'cluster-join', kind: 'bool', default: false, mutable: false, help: 'start with an empty log and wait to be added with CLUSTER ADDNODE (instead of bootstrapping from --peers)' },
   { name: 'cluster-tick-ms', kind: 'int', default: 50, mutable: false, min: 1, max: 10000, help: 'Raft tick period; elections time out after 10 ticks, heartbeats every 2' },
   { name: 'cluster-lease-reads', kind: 'bool', default: false, mutable: false, help: 'strong reads on the leader use a lease (no heartbeat round) while it holds; safe while tick rates differ by under 20% over an election timeout' },

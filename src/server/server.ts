@@ -156,7 +156,7 @@ export class Server implements NodeServices {
       defaultConsistency: () => config.str('consistency') as ConsistencyLevel,
       sm: this.stateMachine,
       expirer: this.expirer,
-      network: this.peerNetwork?.(self, peers) ?? new TransportNetwork(self, peers, this.log),
+      network: this.peerNetwork?.(self, peers) ?? new TransportNetwork(self, peers, this.log, config.str('cluster-secret')),
       log: this.log,
       clock: this.clock,
       ...(this.walFs ? { walFs: this.walFs } : {}),

@@ -183,6 +183,9 @@ export class ChaosCluster {
       // The clock nemesis moves clocks with CONFIG SET, possibly over a netns address.
       '--enable-protected-configs',
       'yes',
+      // Every reconnection after a kill or a partition goes through the authenticated handshake.
+      '--cluster-secret',
+      'chaos',
       ...(this.opts.leaseReads ? ['--cluster-lease-reads', 'yes'] : []),
       ...this.opts.extraArgs,
     ];

@@ -2,7 +2,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
+import { once } from 'node:events';
 import { Redis } from 'ioredis';
+import { encodeFrame } from '../../src/cluster/transport/codec.js';
 import { freePort, startKeymesh, type ServerProcess } from '../helpers/process.js';
 import { errorOf, waitFor } from './helpers.js';
 
@@ -53,6 +56,45 @@ test('3 processes: replicate, fail over after SIGKILL of the leader, catch up af
     await waitFor(async () => (await rc.call('GET', 'k2')) === 'v2', 'the restarted node caught up', 8000);
     assert.equal(await rc.call('GET', 'k'), 'v');
     assert.doesNotMatch(await errorOf(rc.call('CLUSTER', 'NODES')), /^ERR/);
+  } finally {
+    for (const r of clients) r.disconnect();
+    for (const p of procs) await p.stop({ allowCrash: true });
+  }
+});
+
+test('3 processes with a cluster secret replicate; a connection to a peer port without it changes nothing', async () => {
+  const ports: number[] = [];
+  const peerPorts: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    ports.push(await freePort());
+    peerPorts.push(await freePort());
+  }
+  const peers = ports.map((p, i) => `n${i + 1}@127.0.0.1:${p}@${peerPorts[i]}`).join(',');
+  const procs: ServerProcess[] = [];
+  const clients: Redis[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      const args = ['--node-id', `n${i + 1}`, '--peers', peers, '--cluster-tick-ms', '20'];
+      // The secret from the environment for one node, as a deployment would keep it out of `ps`.
+      procs.push(await startKeymesh({ port: ports[i]!, args: i === 0 ? args : [...args, '--cluster-secret', 's3cret'], env: i === 0 ? { KEYMESH_CLUSTER_SECRET: 's3cret' } : {} }));
+    }
+    for (const p of ports) clients.push(client(p));
+    assert.equal(await clients[0]!.call('SET', 'k', 'v'), 'OK');
+    assert.equal(await clients[2]!.call('GET', 'k'), 'v');
+    assert.equal(await clients[0]!.call('CONFIG', 'SET', 'cluster-secret', 'x').catch((e: Error) => e.message), "ERR CONFIG SET failed (possibly related to argument 'cluster-secret') - can't set immutable config");
+
+    // Someone who reaches a peer port, names a member and forwards FLUSHALL (which would bypass requirepass too).
+    for (const peerPort of peerPorts) {
+      const s = net.connect({ host: '127.0.0.1', port: peerPort });
+      await once(s, 'connect');
+      s.write(encodeFrame({ kind: 'handshake', clusterId: 'keymesh', from: 'n2', to: 'n1', nonce: '0123456789abcdef0123456789abcdef', proof: '' }));
+      s.write(encodeFrame({ kind: 'forwardRequest', id: 1, req: { db: 0, argv: ['flushall'], mode: 2, readOnly: false, ackOnAppend: false } }));
+      s.resume();
+      await once(s, 'close');
+    }
+    assert.equal(await clients[1]!.call('GET', 'k'), 'v');
+    assert.equal(await clients[0]!.call('SET', 'k2', 'v2'), 'OK');
+    assert.equal(await clients[1]!.call('GET', 'k2'), 'v2');
   } finally {
     for (const r of clients) r.disconnect();
     for (const p of procs) await p.stop({ allowCrash: true });

@@ -80,7 +80,7 @@ const message = fc.oneof(...Object.values(messageArbs));
 
 const frame: fc.Arbitrary<Frame> = fc.oneof(
   message.map((msg): Frame => ({ kind: 'message', msg })),
-  rec({ kind: fc.constant('handshake' as const), clusterId: id, from: id, to: id }),
+  rec({ kind: fc.constant('handshake' as const), clusterId: id, from: id, to: id, nonce: id, proof: id }),
   rec({
     kind: fc.constant('forwardRequest' as const),
     id: fc.nat({ max: 0xffff_ffff }),
@@ -159,7 +159,7 @@ describe('transport codec: round trips', () => {
   test('the layout is little-endian with a version byte, as documented', () => {
     const buf = encodeMessage({ type: 'TimeoutNow', from: 'a', to: 'b', term: 258 });
     assert.equal(buf.readUInt32LE(0), buf.length - FRAME_HEADER_BYTES);
-    assert.deepStrictEqual([...buf.subarray(8)], [1, 2, 13, 1, 0, 0x61, 1, 0, 0x62, 2, 1, 0, 0, 0, 0, 0, 0]);
+    assert.deepStrictEqual([...buf.subarray(8)], [2, 2, 13, 1, 0, 0x61, 1, 0, 0x62, 2, 1, 0, 0, 0, 0, 0, 0]);
   });
 });
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { afterEach, describe, test } from 'node:test';
 import { pino } from 'pino';
-import { FrameReader, encodeFrame } from '../../src/cluster/transport/codec.js';
+import { FrameReader, encodeFrame, type Frame } from '../../src/cluster/transport/codec.js';
+import { handshakeProof } from '../../src/cluster/transport/peer-auth.js';
 import { ForwardError, PeerTransport } from '../../src/cluster/transport/peer-transport.js';
 import type { ForwardRequest, PeerAddress, TransportLimits, TransportLog } from '../../src/cluster/transport/peer-transport.js';
 import type { Message, NodeId } from '../../src/raft/types.js';
@@ -39,7 +40,15 @@ interface Node {
   lines: LogLine[];
 }
 
-async function node(id: NodeId, opts: { clusterId?: string; port?: number; limits?: Partial<TransportLimits>; peers?: Map<NodeId, PeerAddress> } = {}): Promise<Node> {
+/** A handshake as a node without a cluster secret sends it. */
+function rawHandshake(from: NodeId, to: NodeId): Extract<Frame, { kind: 'handshake' }> {
+  return { kind: 'handshake', clusterId: 'test-cluster', from, to, nonce: '0123456789abcdef0123456789abcdef', proof: '' };
+}
+
+async function node(
+  id: NodeId,
+  opts: { clusterId?: string; port?: number; limits?: Partial<TransportLimits>; peers?: Map<NodeId, PeerAddress>; secret?: string } = {},
+): Promise<Node> {
   const { log, lines } = captureLog();
   const t = new PeerTransport({
     selfId: id,
@@ -47,6 +56,7 @@ async function node(id: NodeId, opts: { clusterId?: string; port?: number; limit
     listenPort: opts.port ?? 0,
     peers: opts.peers ?? new Map(),
     clusterId: opts.clusterId ?? 'test-cluster',
+    secret: opts.secret ?? null,
     log,
     limits: opts.limits,
   });
@@ -128,7 +138,7 @@ async function stalledPeer(id: NodeId, opts: { handshake: boolean }): Promise<nu
       reader.push(chunk);
       const f = reader.next();
       assert.ok(f !== null && f.kind === 'handshake');
-      s.write(encodeFrame({ kind: 'handshake', clusterId: f.clusterId, from: id, to: f.from }));
+      s.write(encodeFrame({ kind: 'handshake', clusterId: f.clusterId, from: id, to: f.from, nonce: f.nonce, proof: '' }));
       s.pause();
     });
   });
@@ -258,6 +268,71 @@ describe('peer transport: connections', () => {
     assert.match(c.t.peerStats().get('b')!.lastError ?? '', /handshake rejected/);
   });
 
+  test('a cluster secret: peers holding it talk; a wrong or missing one is rejected on both sides', async () => {
+    const pair = async (secretB: string | undefined, secretC: string | undefined): Promise<[Node, Node]> => {
+      const b = await node('b', { secret: secretB });
+      const c = await node('c', { secret: secretC, peers: new Map([['b', { host: '127.0.0.1', port: b.port }]]) });
+      b.t.updatePeers(new Map([['c', { host: '127.0.0.1', port: c.port }]]));
+      c.t.send([hb('c', 'b', 1)]);
+      return [b, c];
+    };
+    const [b1] = await pair('s3cret', 's3cret');
+    await waitFor('a message under a shared secret', () => b1.got.length === 1);
+
+    const cases: [string | undefined, string | undefined, RegExp, RegExp][] = [
+      ['s3cret', 'other', /wrong cluster secret/, /the peer refused our handshake/],
+      ['s3cret', undefined, /the peer has no cluster secret and this node has one/, /the peer refused our handshake/],
+      [undefined, 's3cret', /the peer has a cluster secret and this node has none/, /the peer refused our handshake/],
+    ];
+    for (const [sb, sc, atB, atC] of cases) {
+      const [b, c] = await pair(sb, sc);
+      await waitFor('both rejections', () => b.t.stats().handshakeRejects >= 1 && c.t.stats().handshakeRejects >= 1);
+      assert.match(JSON.stringify(b.lines.find((l) => l.msg === 'peer handshake rejected')!.obj), atB);
+      assert.match(c.t.peerStats().get('b')!.lastError ?? '', atC);
+      assert.equal(b.got.length, 0);
+    }
+  });
+
+  test('with a cluster secret, a connection that cannot prove it forwards nothing', async () => {
+    const b = await node('b', { secret: 's3cret', peers: new Map([['a', { host: '127.0.0.1', port: 1 }]]) });
+    let served = 0;
+    b.t.onForward(async () => {
+      served++;
+      return '+OK\r\n';
+    });
+    const forged = { ...rawHandshake('a', 'b'), proof: handshakeProof('guess', 'dial', 'test-cluster', 'a', 'b', rawHandshake('a', 'b').nonce) };
+    for (const hs of [rawHandshake('a', 'b'), forged]) {
+      const s = await rawConnect(b.port);
+      s.write(encodeFrame(hs));
+      s.write(encodeFrame({ kind: 'forwardRequest', id: 1, req: { db: 0, argv: ['flushall'], mode: 2, readOnly: false, ackOnAppend: false } }));
+      await closed(s);
+    }
+    assert.equal(served, 0);
+    assert.equal(b.t.stats().handshakeRejects, 2);
+  });
+
+  test('a reply that does not echo the nonce, or proves for another, is rejected by the dialer', async () => {
+    // A fake "b" that knows the secret but answers for a nonce of its choosing (a replay).
+    const server = net.createServer((s) => {
+      rawSockets.push(s);
+      s.on('error', () => {});
+      const reader = new FrameReader(4096);
+      s.once('data', (chunk: Buffer) => {
+        reader.push(chunk);
+        const f = reader.next();
+        assert.ok(f !== null && f.kind === 'handshake');
+        const nonce = 'ffffffffffffffffffffffffffffffff';
+        s.write(encodeFrame({ kind: 'handshake', clusterId: f.clusterId, from: 'b', to: f.from, nonce, proof: handshakeProof('s3cret', 'accept', f.clusterId, 'b', f.from, nonce) }));
+      });
+    });
+    rawServers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const a = await node('a', { secret: 's3cret', peers: new Map([['b', { host: '127.0.0.1', port: (server.address() as net.AddressInfo).port }]]) });
+    a.t.send([hb('a', 'b', 1)]);
+    await waitFor('the rejection', () => a.t.stats().handshakeRejects >= 1);
+    assert.match(a.t.peerStats().get('b')!.lastError ?? '', /does not echo our nonce/);
+  });
+
   test('a node that is not a peer, or the wrong node at an address, is rejected', async () => {
     const b = await node('b');
     const stranger = await node('s', { peers: new Map([['b', { host: '127.0.0.1', port: b.port }]]) });
@@ -286,12 +361,12 @@ describe('peer transport: connections', () => {
     const http = await rawConnect(b.port);
     http.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
     const badCrc = await rawConnect(b.port);
-    const frame = Buffer.from(encodeFrame({ kind: 'handshake', clusterId: 'test-cluster', from: 'a', to: 'b' }));
+    const frame = Buffer.from(encodeFrame(rawHandshake('a', 'b')));
     frame[5]! ^= 0xff;
     badCrc.write(frame);
     // A valid handshake, then a frame that is not one.
     const afterHandshake = await rawConnect(b.port);
-    afterHandshake.write(encodeFrame({ kind: 'handshake', clusterId: 'test-cluster', from: 'a', to: 'b' }));
+    afterHandshake.write(encodeFrame(rawHandshake('a', 'b')));
     afterHandshake.write(Buffer.from([5, 0, 0, 0, 1, 2, 3, 4, 9, 9, 9, 9, 9]));
     await Promise.all([closed(http), closed(badCrc), closed(afterHandshake)]);
     assert.equal(b.t.stats().protocolErrors, 3);
@@ -459,7 +534,7 @@ describe('peer transport: forwarding', () => {
     });
     const s = await rawConnect(b.port);
     s.pause();
-    s.write(encodeFrame({ kind: 'handshake', clusterId: 'test-cluster', from: 'a', to: 'b' }));
+    s.write(encodeFrame(rawHandshake('a', 'b')));
     for (let id = 1; id <= 200; id++) s.write(encodeFrame({ kind: 'forwardRequest', id, req: req(['get', 'big']) }));
     await waitFor('the warning', () => b.lines.some((l) => l.msg === 'peer not reading forwarded replies; closing'), 10_000);
     await waitFor('the connection to go', () => b.t.stats().inboundConnections === 0);

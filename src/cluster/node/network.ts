@@ -139,7 +139,8 @@ export class LocalNetwork implements PeerNetwork {
 export class TransportNetwork implements PeerNetwork {
   readonly transport: PeerTransport;
 
-  constructor(self: PeerAddress, peers: readonly PeerAddress[], log: Logger) {
+  /** `secret`: the cluster secret every member shares ('' or null: none). */
+  constructor(self: PeerAddress, peers: readonly PeerAddress[], log: Logger, secret: string | null = null) {
     const map = new Map<NodeId, PeerEndpoint>();
     for (const p of peers) if (p.id !== self.id) map.set(p.id, { host: p.host, port: p.peerPort });
     this.transport = new PeerTransport({
@@ -149,6 +150,7 @@ export class TransportNetwork implements PeerNetwork {
       listenPort: self.peerPort,
       peers: map,
       clusterId: 'keymesh',
+      secret,
       log,
     });
   }

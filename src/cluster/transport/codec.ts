@@ -27,7 +27,8 @@ import type {
   SnapshotMeta,
 } from '../../raft/types.js';
 
-export const CODEC_VERSION = 1;
+/** 2: the handshake carries a nonce and a proof of the cluster secret (peer-auth.ts). */
+export const CODEC_VERSION = 2;
 export const FRAME_HEADER_BYTES = 8;
 /** version + kind: the smallest payload that can be valid. */
 const PAYLOAD_MIN_BYTES = 2;
@@ -54,7 +55,11 @@ const FORWARD_READ_ONLY = 1;
 const FORWARD_ACK_ON_APPEND = 2;
 
 export type Frame =
-  | { readonly kind: 'handshake'; readonly clusterId: string; readonly from: NodeId; readonly to: NodeId }
+  /**
+   * `nonce`: the dialer's, echoed in the reply; `proof`: HMAC under the cluster secret
+   * (peer-auth.ts), '' when the sender has no secret.
+   */
+  | { readonly kind: 'handshake'; readonly clusterId: string; readonly from: NodeId; readonly to: NodeId; readonly nonce: string; readonly proof: string }
   | { readonly kind: 'message'; readonly msg: Message }
   | { readonly kind: 'forwardRequest'; readonly id: number; readonly req: ForwardRequest }
   /** `ok` false: `body` is an error text from the serving side, not a reply. */
@@ -286,6 +291,8 @@ function writeFrameBody(s: Sink, f: Frame): void {
       s.str16(f.clusterId);
       s.str16(f.from);
       s.str16(f.to);
+      s.str16(f.nonce);
+      s.str16(f.proof);
       return;
     case 'message':
       writeMessage(s, f.msg);
@@ -539,7 +546,9 @@ function readFrameBody(r: Reader): Frame {
     case frameKindCodes.handshake: {
       const clusterId = r.str16('cluster id');
       const from = r.str16('from');
-      return { kind: 'handshake', clusterId, from, to: r.str16('to') };
+      const to = r.str16('to');
+      const nonce = r.str16('nonce');
+      return { kind: 'handshake', clusterId, from, to, nonce, proof: r.str16('proof') };
     }
     case frameKindCodes.message:
       return { kind: 'message', msg: readMessage(r) };

@@ -17,6 +17,7 @@ import type { Message, NodeId } from '../../raft/types.js';
 import { CodecError, FRAME_HEADER_BYTES, FrameReader, encodeFrame, encodeMessage } from './codec.js';
 import type { ForwardRequest, Frame } from './codec.js';
 import { FrameQueue } from './frame-queue.js';
+import { REFUSED, handshakeProof, isNonce, newNonce, proofProblem, type HandshakeRole } from './peer-auth.js';
 import type { QueuedFrame } from './frame-queue.js';
 
 export type { ForwardRequest } from './codec.js';
@@ -128,6 +129,8 @@ export interface PeerTransportOptions {
   /** May include this node; it is skipped. */
   readonly peers: ReadonlyMap<NodeId, PeerAddress>;
   readonly clusterId: string;
+  /** Shared by every member; peers prove they hold it in the handshake (peer-auth.ts). Null: none. */
+  readonly secret?: string | null;
   readonly log: TransportLog;
   readonly limits?: Partial<TransportLimits>;
   /** Jitter source for reconnect backoff (tests make it deterministic). */
@@ -189,6 +192,8 @@ class Peer {
   tcpOpen = false;
   /** The peer answered with the handshake we expected: frames may flow. */
   verified = false;
+  /** The nonce of the handshake sent on this connection; the reply must echo it. */
+  nonce = '';
   /** Consecutive failed dials, for backoff; reset by a verified handshake. */
   attempts = 0;
   dialed = false;
@@ -229,6 +234,7 @@ function errorText(err: unknown): string {
 export class PeerTransport {
   readonly selfId: NodeId;
   readonly clusterId: string;
+  private readonly secret: string | null;
   readonly limits: TransportLimits;
   faults: TransportFaults | null = null;
 
@@ -261,6 +267,7 @@ export class PeerTransport {
   constructor(opts: PeerTransportOptions) {
     this.selfId = opts.selfId;
     this.clusterId = opts.clusterId;
+    this.secret = opts.secret === undefined || opts.secret === '' ? null : opts.secret;
     this.log = opts.log;
     this.random = opts.random ?? Math.random;
     this.listenHost = opts.listenHost;
@@ -476,6 +483,12 @@ export class PeerTransport {
     s.uncork();
   }
 
+  /** Our handshake to `to`, with a proof of the secret when we hold one. */
+  private handshake(role: HandshakeRole, to: NodeId, nonce: string): Frame {
+    const proof = this.secret === null ? '' : handshakeProof(this.secret, role, this.clusterId, this.selfId, to, nonce);
+    return { kind: 'handshake', clusterId: this.clusterId, from: this.selfId, to, nonce, proof };
+  }
+
   // -------------------------------------------------------------------------
   // Outbound connections
 
@@ -524,7 +537,8 @@ export class PeerTransport {
     if (peer.socket !== s) return;
     peer.tcpOpen = true;
     s.setTimeout(this.limits.handshakeTimeoutMs);
-    s.write(encodeFrame({ kind: 'handshake', clusterId: this.clusterId, from: this.selfId, to: peer.id }));
+    peer.nonce = newNonce();
+    s.write(encodeFrame(this.handshake('dial', peer.id, peer.nonce)));
   }
 
   private onOutboundData(peer: Peer, s: net.Socket, chunk: Buffer): void {
@@ -552,7 +566,11 @@ export class PeerTransport {
         ? `node at ${peer.addr.host}:${peer.addr.port} is ${JSON.stringify(f.from)}, expected ${JSON.stringify(peer.id)}`
         : f.to !== this.selfId
           ? `peer took us for ${JSON.stringify(f.to)}`
-          : null;
+          : f.nonce !== peer.nonce
+            ? 'the reply does not echo our nonce'
+            : f.proof === REFUSED
+              ? 'the peer refused our handshake (its log says why)'
+              : proofProblem(this.secret, f.proof, () => handshakeProof(this.secret!, 'accept', this.clusterId, peer.id, this.selfId, f.nonce));
     if (problem !== null) {
       this.handshakeRejects++;
       this.log.warn({ peer: peer.id, reason: problem }, 'peer handshake rejected');
@@ -667,14 +685,19 @@ export class PeerTransport {
       this.protocolError(c.socket, null, `expected a handshake, got ${f.kind}`);
       return;
     }
-    const reply = encodeFrame({ kind: 'handshake', clusterId: this.clusterId, from: this.selfId, to: f.from });
     const problem = f.clusterId !== this.clusterId
       ? `cluster id ${JSON.stringify(f.clusterId)} is not ours (${JSON.stringify(this.clusterId)})`
       : f.to !== this.selfId
         ? `addressed to ${JSON.stringify(f.to)}, this node is ${JSON.stringify(this.selfId)}`
         : !this.peers.has(f.from)
           ? `${JSON.stringify(f.from)} is not a peer of this node`
-          : null;
+          : !isNonce(f.nonce)
+            ? 'malformed nonce'
+            : proofProblem(this.secret, f.proof, () => handshakeProof(this.secret!, 'dial', f.clusterId, f.from, f.to, f.nonce));
+    // Our proof answers theirs; a refused dialer is told so, and gets none.
+    const reply = encodeFrame(
+      problem === null ? this.handshake('accept', f.from, f.nonce) : { kind: 'handshake', clusterId: this.clusterId, from: this.selfId, to: f.from, nonce: f.nonce, proof: REFUSED },
+    );
     if (problem !== null) {
       this.handshakeRejects++;
       this.log.warn({ from: f.from, remote: c.socket.remoteAddress, reason: problem }, 'peer handshake rejected');
