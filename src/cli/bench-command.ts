@@ -4,15 +4,12 @@
 // side; plus --consistency, to measure a KeyMesh cluster at each level.
 
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { defaultHost, defaultPort } from '../client/client.js';
+import { passwordOf, withConnectionOptions, type ConnectionFlags } from './connection-options.js';
 import { benchTests, LoadRun, type BenchTest, type LoadOptions, type LoadResult } from './bench-load.js';
 
 type IntegerParser = (min: number, max: number, what: string) => (text: string) => number;
 
-interface BenchFlags {
-  host: string;
-  port: number;
-  pass?: string;
+interface BenchFlags extends ConnectionFlags {
   dbnum: number;
   clients: number;
   requests: number;
@@ -66,7 +63,7 @@ function report(r: LoadResult, o: LoadOptions): string {
 }
 
 async function runTests(flags: BenchFlags): Promise<number> {
-  const password = flags.pass ?? process.env.KEYMESH_AUTH;
+  const password = passwordOf(flags);
   const o: LoadOptions = {
     host: flags.host,
     port: flags.port,
@@ -115,13 +112,10 @@ async function runTests(flags: BenchFlags): Promise<number> {
 
 export function benchCommand(integerIn: IntegerParser): Command {
   return (
-    new Command('bench')
-      .description('measure throughput and latency of a KeyMesh (or Redis) server, in the manner of redis-benchmark')
-      // -h is the host, as in redis-benchmark; help is --help only.
-      .helpOption('--help', 'display help for command')
-      .option('-h, --host <host>', 'server host', defaultHost)
-      .option('-p, --port <port>', 'server port', integerIn(1, 65535, 'port'), defaultPort)
-      .option('-a, --pass <password>', 'password for AUTH (or set KEYMESH_AUTH)')
+    withConnectionOptions(
+      new Command('bench').description('measure throughput and latency of a KeyMesh (or Redis) server, in the manner of redis-benchmark'),
+      integerIn(1, 65535, 'port'),
+    )
       .option('--dbnum <db>', 'database number', integerIn(0, 2147483647, 'db'), 0)
       .option('-c, --clients <n>', 'parallel connections', integerIn(1, 10_000, 'clients'), 50)
       .option('-n, --requests <n>', 'requests per test', integerIn(1, Number.MAX_SAFE_INTEGER, 'requests'), 100_000)
@@ -134,9 +128,6 @@ export function benchCommand(integerIn: IntegerParser): Command {
       .addOption(new Option('--consistency <level>', 'CONSISTENCY for every connection (KeyMesh clusters)').choices(['eventual', 'quorum', 'strong']))
       .addHelpText('after', '\nExamples:\n  keymesh bench -t set,get -n 200000\n  keymesh bench -p 9001 -t set --consistency eventual -q\n  keymesh bench -t get -P 16 -r 100000 --csv')
       .action(async (flags: BenchFlags) => {
-        if (flags.pass !== undefined) {
-          process.stderr.write("Warning: Using a password with '-a' option on the command line interface may not be safe.\n");
-        }
         process.exitCode = await runTests(flags);
       })
   );

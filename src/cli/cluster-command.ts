@@ -8,7 +8,8 @@
 // shows, for a bounded time. Exit status: 0 when the change took effect, 1 otherwise.
 
 import { Command, InvalidArgumentError } from 'commander';
-import { defaultHost, defaultPort, KeyMeshClient, type RespValue } from '../client/client.js';
+import { KeyMeshClient, type RespValue } from '../client/client.js';
+import { passwordOf, withConnectionOptions, type ConnectionFlags } from './connection-options.js';
 
 export interface ClusterTarget {
   host: string;
@@ -356,16 +357,12 @@ export async function failover(target: ClusterTarget, to: string | null, timeout
 
 // ---- command line ------------------------------------------------------------------
 
-interface ConnectionFlags {
-  host: string;
-  port: number;
-  pass?: string;
+interface ClusterFlags extends ConnectionFlags {
   timeout?: number;
 }
 
-function targetOf(flags: ConnectionFlags): ClusterTarget {
-  if (flags.pass !== undefined) process.stderr.write("Warning: Using a password with '-a' option on the command line interface may not be safe.\n");
-  const password = flags.pass ?? process.env.KEYMESH_AUTH;
+function targetOf(flags: ClusterFlags): ClusterTarget {
+  const password = passwordOf(flags);
   return { host: flags.host, port: flags.port, ...(password === undefined ? {} : { password }) };
 }
 
@@ -388,12 +385,7 @@ async function report(work: Promise<string>, code: () => number = () => 0): Prom
 
 /** A subcommand with the connection options `keymesh cli` has (-h is the host, as in redis-cli). */
 function subcommand(name: string, description: string, parsePort: (text: string) => number): Command {
-  return new Command(name)
-    .description(description)
-    .helpOption('--help', 'display help for command')
-    .option('-h, --host <host>', 'host of any member', defaultHost)
-    .option('-p, --port <port>', 'client port of that member', parsePort, defaultPort)
-    .option('-a, --pass <password>', 'password for AUTH (or set KEYMESH_AUTH, which stays out of `ps`)');
+  return withConnectionOptions(new Command(name).description(description), parsePort, { host: 'host of any member', port: 'client port of that member' });
 }
 
 function withTimeout(cmd: Command, defaultSeconds: number): Command {
@@ -403,7 +395,7 @@ function withTimeout(cmd: Command, defaultSeconds: number): Command {
 /** `keymesh cluster …`; `parsePort` is the port parser `keymesh cli` uses. */
 export function clusterCommand(parsePort: (text: string) => number): Command {
   const status = subcommand('status', 'show the members, the leader and whether a quorum is up (exit status 1 when it is not)', parsePort).action(
-    async (flags: ConnectionFlags) => {
+    async (flags: ClusterFlags) => {
       let up = false;
       const shown = clusterStatus(targetOf(flags)).then((s) => {
         up = quorumUp(s);
@@ -416,17 +408,17 @@ export function clusterCommand(parsePort: (text: string) => number): Command {
   const add = withTimeout(subcommand('add', 'add a node (started with --cluster-join yes) and wait until it is a voter', parsePort), addTimeoutSecondsDefault)
     .argument('<id>', 'the new node\'s --node-id')
     .argument('<address>', 'its host:port[@peerport] (peer port defaults to port + 10000)')
-    .action(async (id: string, address: string, flags: ConnectionFlags) => {
+    .action(async (id: string, address: string, flags: ClusterFlags) => {
       await report(addNode(targetOf(flags), id, address, (flags.timeout ?? addTimeoutSecondsDefault) * 1000));
     });
   const remove = withTimeout(subcommand('remove', 'remove a member and wait until the removal has taken effect', parsePort), changeTimeoutSecondsDefault)
     .argument('<id>', 'the member to remove')
-    .action(async (id: string, flags: ConnectionFlags) => {
+    .action(async (id: string, flags: ClusterFlags) => {
       await report(removeNode(targetOf(flags), id, (flags.timeout ?? changeTimeoutSecondsDefault) * 1000));
     });
   const fail = withTimeout(subcommand('failover', 'hand leadership to a node (default: the node asked, or the most caught-up follower)', parsePort), changeTimeoutSecondsDefault)
     .argument('[id]', 'the node that should lead')
-    .action(async (id: string | undefined, flags: ConnectionFlags) => {
+    .action(async (id: string | undefined, flags: ClusterFlags) => {
       await report(failover(targetOf(flags), id ?? null, (flags.timeout ?? changeTimeoutSecondsDefault) * 1000));
     });
   return new Command('cluster')

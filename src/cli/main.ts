@@ -1,7 +1,7 @@
 // The `keymesh` command: subcommands `server`, `cli`, `cluster` and `bench`.
 
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { defaultHost, defaultPort } from '../client/client.js';
+import { passwordOf, withConnectionOptions, type ConnectionFlags } from './connection-options.js';
 import { VERSION } from '../version.js';
 import { benchCommand } from './bench-command.js';
 import { runCli } from './cli-command.js';
@@ -17,10 +17,7 @@ function integerIn(min: number, max: number, what: string): (text: string) => nu
   };
 }
 
-interface CliFlags {
-  host: string;
-  port: number;
-  pass?: string;
+interface CliFlags extends ConnectionFlags {
   db: number;
   raw?: boolean;
   resp3?: boolean;
@@ -29,13 +26,7 @@ interface CliFlags {
 
 function cliCommand(): Command {
   return (
-    new Command('cli')
-      .description('talk to a KeyMesh (or Redis) server, in the manner of redis-cli')
-      // -h is the host, as in redis-cli; help is --help only.
-      .helpOption('--help', 'display help for command')
-      .option('-h, --host <host>', 'server host', defaultHost)
-      .option('-p, --port <port>', 'server port', integerIn(1, 65535, 'port'), defaultPort)
-      .option('-a, --pass <password>', 'password for AUTH (or set KEYMESH_AUTH, which stays out of `ps`)')
+    withConnectionOptions(new Command('cli').description('talk to a KeyMesh (or Redis) server, in the manner of redis-cli'), integerIn(1, 65535, 'port'))
       .option('-n, --db <db>', 'database number', integerIn(0, 2147483647, 'db'), 0)
       .addOption(new Option('--raw', 'print raw replies (the default when stdout is not a terminal)'))
       .addOption(new Option('--no-raw', 'print formatted replies even when stdout is not a terminal'))
@@ -46,10 +37,7 @@ function cliCommand(): Command {
       .passThroughOptions()
       .addHelpText('after', '\nExamples:\n  keymesh cli SET name john\n  keymesh cli -p 9001 GET name\n  echo "INCR hits" | keymesh cli\n  keymesh cli          (interactive)')
       .action(async (command: string[], opts: CliFlags) => {
-        const password = opts.pass ?? process.env.KEYMESH_AUTH;
-        if (opts.pass !== undefined) {
-          process.stderr.write("Warning: Using a password with '-a' option on the command line interface may not be safe.\n");
-        }
+        const password = passwordOf(opts);
         process.exitCode = await runCli(
           {
             host: opts.host,

@@ -3,9 +3,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { Config } from '../../src/server/config.js';
 import { Server } from '../../src/server/server.js';
@@ -13,26 +11,8 @@ import { KeyMeshClient, type RespValue } from '../../src/client/client.js';
 import { LoadError, LoadRun, requestMaker } from '../../src/cli/bench-load.js';
 import { csvHeader } from '../../src/cli/bench-command.js';
 import { freePort } from '../helpers/ports.js';
+import { runKeymesh as keymesh } from '../helpers/run-keymesh.js';
 
-const bin = fileURLToPath(new URL('../../../bin/keymesh.js', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function keymesh(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 let server: Server;
 let port: string;

@@ -2,33 +2,15 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { Config } from '../../src/server/config.js';
 import { Server } from '../../src/server/server.js';
 import { freePort } from '../helpers/ports.js';
+import { runKeymesh, type Run } from '../helpers/run-keymesh.js';
 
-const bin = fileURLToPath(new URL('../../../bin/keymesh.js', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `keymesh …` asynchronously (the server lives in this process), stdin from `input`. */
+/** `keymesh …` with stdin from `input`, stdout byte for byte, and no history file. */
 function keymesh(args: string[], input = ''): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, KEYMESH_HISTFILE: '/dev/null' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('latin1').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
+  return runKeymesh(args, { input, stdoutEncoding: 'latin1', env: { KEYMESH_HISTFILE: '/dev/null' } });
 }
 
 let server: Server;

@@ -4,33 +4,20 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Config, type SettingValue } from '../../src/server/config.js';
 import { Server } from '../../src/server/server.js';
-import { freePort, keymeshBin } from '../helpers/process.js';
-import { waitFor } from '../cluster/helpers.js';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { freePort } from '../helpers/process.js';
+import { runKeymesh, type Run } from '../helpers/run-keymesh.js';
 
 function keymesh(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [keymeshBin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runKeymesh(args, { env });
 }
+import { waitFor } from '../cluster/helpers.js';
+
 
 interface Member {
   id: string;

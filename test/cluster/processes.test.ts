@@ -15,14 +15,19 @@ function client(port: number): Redis {
   return r;
 }
 
-test('3 processes: replicate, fail over after SIGKILL of the leader, catch up after restart', async () => {
+/** Client and peer ports for `n` nodes n1…, and the --peers list naming them. */
+async function clusterPorts(n: number): Promise<{ ports: number[]; peerPorts: number[]; peers: string }> {
   const ports: number[] = [];
   const peerPorts: number[] = [];
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < n; i++) {
     ports.push(await freePort());
     peerPorts.push(await freePort());
   }
-  const peers = ports.map((p, i) => `n${i + 1}@127.0.0.1:${p}@${peerPorts[i]}`).join(',');
+  return { ports, peerPorts, peers: ports.map((p, i) => `n${i + 1}@127.0.0.1:${p}@${peerPorts[i]}`).join(',') };
+}
+
+test('3 processes: replicate, fail over after SIGKILL of the leader, catch up after restart', async () => {
+  const { ports, peers } = await clusterPorts(3);
   const procs: ServerProcess[] = [];
   const clients: Redis[] = [];
   const c = (i: number): Redis => {
@@ -63,13 +68,7 @@ test('3 processes: replicate, fail over after SIGKILL of the leader, catch up af
 });
 
 test('3 processes with a cluster secret replicate; a connection to a peer port without it changes nothing', async () => {
-  const ports: number[] = [];
-  const peerPorts: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    ports.push(await freePort());
-    peerPorts.push(await freePort());
-  }
-  const peers = ports.map((p, i) => `n${i + 1}@127.0.0.1:${p}@${peerPorts[i]}`).join(',');
+  const { ports, peerPorts, peers } = await clusterPorts(3);
   const procs: ServerProcess[] = [];
   const clients: Redis[] = [];
   try {
