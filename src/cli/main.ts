@@ -4,7 +4,6 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { passwordOf, withConnectionOptions, type ConnectionFlags } from './connection-options.js';
 import { VERSION } from '../version.js';
 import { benchCommand } from './bench-command.js';
-import { runCli } from './cli-command.js';
 import { clusterCommand } from './cluster-command.js';
 import { serverCommand } from './server-command.js';
 
@@ -38,6 +37,7 @@ function cliCommand(): Command {
       .addHelpText('after', '\nExamples:\n  keymesh cli SET name john\n  keymesh cli -p 9001 GET name\n  echo "INCR hits" | keymesh cli\n  keymesh cli          (interactive)')
       .action(async (command: string[], opts: CliFlags) => {
         const password = passwordOf(opts);
+        const { runCli } = await import('./cli-command.js');
         process.exitCode = await runCli(
           {
             host: opts.host,

@@ -2,7 +2,7 @@
 // start a node and run until a signal or SHUTDOWN.
 
 import { Command, Option } from 'commander';
-import { Server } from '../server/server.js';
+import type { Server } from '../server/server.js';
 import { settingDefs, type Config } from '../server/config.js';
 import { VERSION } from '../version.js';
 import { envName, loadSettings, settingAliases, SettingsError } from './settings.js';
@@ -100,6 +100,8 @@ async function startServer(config: Config): Promise<void> {
     await server?.close();
     process.exit(0);
   };
+  // The server's modules load only when a server starts, not for `keymesh cli` and the rest.
+  const { Server } = await import('../server/server.js');
   try {
     server = new Server({ config, onShutdown: () => void stop('SHUTDOWN received') });
   } catch (e) {

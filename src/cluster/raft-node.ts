@@ -46,8 +46,9 @@ import { RaftLogStorage } from './raft-log-storage.js';
 import type { StateMachine } from './state-machine.js';
 import type { ReplySink, WritePath } from './write-path.js';
 
-export type ConsistencyLevel = 'strong' | 'quorum' | 'eventual';
-export const consistencyLevels: readonly ConsistencyLevel[] = ['strong', 'quorum', 'eventual'];
+import type { ConsistencyLevel } from './consistency.js';
+
+export type { ConsistencyLevel };
 
 export interface ClusterNodeOptions {
   readonly self: PeerAddress;

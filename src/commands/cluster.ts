@@ -4,7 +4,8 @@
 // strong) and WAIT has no replicas to wait for.
 
 import { Err } from '../protocol/errors.js';
-import { consistencyLevels, type ClusterNode, type ConsistencyLevel } from '../cluster/raft-node.js';
+import type { ClusterNode } from '../cluster/raft-node.js';
+import { consistencyLevels, type ConsistencyLevel } from '../cluster/consistency.js';
 import type { NodeServices } from '../server/services.js';
 import { containerCommand, replyHelp } from './command-docs.js';
 import { parseInteger } from './args.js';

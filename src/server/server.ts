@@ -14,9 +14,9 @@ import { Expirer } from '../cluster/expirer.js';
 import { Persistence } from '../cluster/persistence.js';
 import type { FsyncPolicy } from '../cluster/durable-write-path.js';
 import type { WalFileSystem } from '../storage/wal.js';
-import { ClusterNode, type ConsistencyLevel } from '../cluster/raft-node.js';
-import { parsePeers, type PeerAddress } from '../cluster/node/peers.js';
-import { TransportNetwork, type PeerNetwork } from '../cluster/node/network.js';
+import type { ClusterNode, ConsistencyLevel } from '../cluster/raft-node.js';
+import type { PeerAddress } from '../cluster/node/peers.js';
+import type { PeerNetwork } from '../cluster/node/network.js';
 import type { DecoderLimits } from '../protocol/decoder.js';
 import { Config } from './config.js';
 import type { ClientState } from './client-state.js';
@@ -138,6 +138,12 @@ export class Server implements NodeServices {
   /** Joins the cluster named by `peers`: the Raft log replaces the single-node durable path. */
   private async openCluster(): Promise<void> {
     const config = this.config;
+    // Loaded here, not at the top: a single node starts without the Raft and transport code.
+    const [{ ClusterNode }, { parsePeers }, { TransportNetwork }] = await Promise.all([
+      import('../cluster/raft-node.js'),
+      import('../cluster/node/peers.js'),
+      import('../cluster/node/network.js'),
+    ]);
     const peers = parsePeers(config.str('peers'));
     const id = config.str('node-id');
     const self = peers.find((p) => p.id === id);
