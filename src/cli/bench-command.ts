@@ -122,7 +122,7 @@ export function benchCommand(integerIn: IntegerParser): Command {
       .option('-d, --datasize <bytes>', 'bytes of each SET/MSET value', integerIn(1, 512 * 1024 * 1024, 'datasize'), 3)
       .option('-P, --pipeline <n>', 'requests per pipeline', integerIn(1, 100_000, 'pipeline'), 1)
       .option('-r, --keyspacelen <n>', 'use random keys from 0 to n-1 instead of one key', integerIn(1, 1e12, 'keyspacelen'))
-      .option('-t, --tests <list>', `comma-separated tests: ${benchTests.join(', ')}`, parseTests, [...benchTests])
+      .addOption(new Option('-t, --tests <list>', `comma-separated tests: ${benchTests.join(', ')}`).argParser(parseTests).default([...benchTests], 'all'))
       .option('-q, --quiet', 'one line per test: requests per second and p50')
       .option('--csv', 'CSV output, redis-benchmark columns')
       .addOption(new Option('--consistency <level>', 'CONSISTENCY for every connection (KeyMesh clusters)').choices(['eventual', 'quorum', 'strong']))
