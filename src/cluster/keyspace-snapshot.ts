@@ -55,6 +55,26 @@ export async function writeKeyspaceSnapshot(
   }
 }
 
+/** Loaded values made strings per event-loop turn: a millisecond or two of work. */
+const materializedPerTurn = 4096;
+const materializing = new WeakSet<Keyspace>();
+
+/**
+ * After a snapshot load, makes strings of the values still held by reference (see
+ * keyspace/lazy-values.ts) a batch per event-loop turn, so clients are served meanwhile
+ * and the snapshot's buffers are let go soon. Called once recovery is over: started
+ * earlier, it would only slow the rest of the start-up.
+ */
+export function materializeInBackground(keyspace: Keyspace): void {
+  if (keyspace.lazy === null || materializing.has(keyspace)) return;
+  materializing.add(keyspace);
+  const step = (): void => {
+    if (keyspace.materializeSome(materializedPerTurn)) materializing.delete(keyspace);
+    else setImmediate(step).unref();
+  };
+  setImmediate(step).unref();
+}
+
 export interface LoadedKeyspaceSnapshot extends SnapshotInfo {
   readonly meta: SnapshotMeta;
   readonly records: number;

@@ -15,7 +15,7 @@ import { DataDirLock } from '../storage/lock.js';
 import { Wal, type WalFileSystem } from '../storage/wal.js';
 import { prescanWal } from '../storage/wal-prescan.js';
 import { listSnapshots, removeSnapshotTemps, retain } from '../storage/snapshot-file.js';
-import { loadNewestKeyspaceSnapshot, writeKeyspaceSnapshot } from './keyspace-snapshot.js';
+import { loadNewestKeyspaceSnapshot, materializeInBackground, writeKeyspaceSnapshot } from './keyspace-snapshot.js';
 import { decodeLogCommandAt } from './log-codec.js';
 import { DurableWritePath, type FsyncPolicy } from './durable-write-path.js';
 import type { StateMachine } from './state-machine.js';
@@ -114,6 +114,7 @@ export class Persistence {
         },
         'data loaded from disk',
       );
+      materializeInBackground(keyspace);
       return new Persistence(opts, lock, wal, sm, snapIndex, {
         snapshotKeys: snap?.records ?? 0,
         replayedEntries: replayed,

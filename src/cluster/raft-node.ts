@@ -34,6 +34,7 @@ import type { ConfState, Entry, Message, NodeId, ReadState, Ready, Role, Snapsho
 import { removeSnapshotTemps, retain } from '../storage/snapshot-file.js';
 import { prescanWal } from '../storage/wal-prescan.js';
 import { installSnapshot, loadNewestSnapshot, writeSnapshot } from './node/snapshots.js';
+import { materializeInBackground } from './keyspace-snapshot.js';
 import { ClientState } from '../server/client-state.js';
 import { DataDirLock } from '../storage/lock.js';
 import type { WalFileSystem } from '../storage/wal.js';
@@ -294,6 +295,7 @@ export class ClusterNode implements WritePath {
         await storage.bootstrap(opts.peers.map((p) => p.id));
         opts.log.info({ voters: opts.peers.map((p) => p.id) }, 'new cluster member: bootstrapped the initial configuration');
       }
+      materializeInBackground(opts.sm.keyspace);
       const node = new ClusterNode(opts, storage, lock);
       await node.start();
       return node;
@@ -410,6 +412,7 @@ export class ClusterNode implements WritePath {
   private async installFile(snap: Snapshot): Promise<void> {
     const meta = snap.meta;
     const file = await installSnapshot(this.opts.dir, this.sm.keyspace, meta, snap.data);
+    materializeInBackground(this.sm.keyspace);
     this.learnAddresses(file.addresses);
     await this.storage.installFromLeader(meta, file.path);
     this.sm.appliedIndex = meta.index;

@@ -95,10 +95,12 @@ function memorySection(ctx: CommandContext): Field[] {
   ];
 }
 
-function persistenceSection(): Field[] {
+function persistenceSection(ctx: CommandContext): Field[] {
   return [
     ['loading', 0],
     ['async_loading', 0],
+    // 1 while values of a loaded snapshot are still being read in the background (keyspace/lazy-values.ts).
+    ['lazy_load_in_progress', ctx.keyspace.lazy === null ? 0 : 1],
   ];
 }
 

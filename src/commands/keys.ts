@@ -9,7 +9,7 @@
 import { Flag, command, writeCommand, type ApplyContext, type CommandContext, type CommandSpec } from './types.js';
 import { parseInt64, storedExpireAt } from './args.js';
 import { Err, errInvalidExpire, errOutOfRange, errUnsupportedOption } from '../protocol/errors.js';
-import type { Keyspace, Value } from '../keyspace/database.js';
+import type { Keyspace, StoredValue, Value } from '../keyspace/database.js';
 import { globMatch, isMatchAll } from '../keyspace/glob.js';
 import { parseCursor, scanStep } from '../keyspace/scan.js';
 import { randomKey } from '../keyspace/random-key.js';
@@ -21,7 +21,7 @@ const INT32_MIN = -(2 ** 31);
 const scanCountDefault = 10;
 
 /** Redis's type name of a value, as TYPE and SCAN TYPE show it. */
-export function typeName(v: Value | undefined): string {
+export function typeName(v: StoredValue | undefined): string {
   return v === undefined ? 'none' : 'string';
 }
 

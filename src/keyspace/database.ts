@@ -11,8 +11,15 @@
 //   a log entry, with the entry's own timestamp, so every replica removes the same keys at
 //   the same point of the log.
 
+import assert from 'node:assert/strict';
+import { latin1 } from '../protocol/latin1.js';
+import { LazyValues, type LazyRef } from './lazy-values.js';
+
 /** A stored value. Strings only for now; other types will widen this union. */
 export type Value = string;
+
+/** What a database's map holds: a value, or a value of a loaded snapshot not yet read (lazy-values.ts). */
+export type StoredValue = Value | LazyRef;
 
 /**
  * Told before a key's value or TTL changes, and before a database is emptied, while a
@@ -27,12 +34,17 @@ export interface ChangeGuard {
 export class Database {
   /** Index in the keyspace; changes when SWAPDB exchanges two databases. */
   id: number;
-  /** Replaced (not cleared) by `clear` while a snapshot guard holds the old contents. */
-  data = new Map<string, Value>();
+  /**
+   * Replaced (not cleared) by `clear` while a snapshot guard holds the old contents.
+   * Read values through get/getForWrite or `resolve`: a number here is a LazyRef.
+   */
+  data = new Map<string, StoredValue>();
   /** Absolute expiry, Unix milliseconds, for keys that have one. */
   expires = new Map<string, number>();
   /** Set while a snapshot is taken; every mutator calls it first. */
   guard: ChangeGuard | null = null;
+  /** Where this map's LazyRefs point; the Keyspace sets it on every database alike. */
+  lazy: LazyValues | null = null;
 
   constructor(id: number) {
     this.id = id;
@@ -53,7 +65,7 @@ export class Database {
     const v = this.data.get(key);
     if (v === undefined) return undefined;
     if (this.expires.size !== 0 && this.isExpired(key, now)) return undefined;
-    return v;
+    return typeof v === 'number' ? this.materialize(key, v) : v;
   }
 
   has(key: string, now: number): boolean {
@@ -68,7 +80,32 @@ export class Database {
       this.delete(key);
       return undefined;
     }
-    return v;
+    return typeof v === 'number' ? this.materialize(key, v) : v;
+  }
+
+  /** A value as read from `data` (or a snapshot's copy of it), made a string if it is a LazyRef. */
+  resolve(v: StoredValue): Value {
+    if (typeof v !== 'number') return v;
+    if (this.lazy === null) assert.fail(`lazy value ${v} with no LazyValues`);
+    return this.lazy.string(v);
+  }
+
+  /**
+   * Replaces a LazyRef by its string. Not a change of the key's value, so no guard call:
+   * a snapshot reading this key sees the same bytes either way.
+   */
+  materialize(key: string, ref: LazyRef): Value {
+    const s = this.resolve(ref);
+    this.data.set(key, s);
+    return s;
+  }
+
+  /** Stores a value of a snapshot being loaded, by reference when the keyspace allows (loadLazy). */
+  setLoaded(key: string, value: StoredValue, expireAt: number | undefined): void {
+    if (this.guard !== null) this.guard.beforeChange(this, key);
+    this.data.set(key, value);
+    if (expireAt !== undefined) this.expires.set(key, expireAt);
+    else if (this.expires.size !== 0) this.expires.delete(key);
   }
 
   /**
@@ -125,6 +162,9 @@ export class Keyspace {
   readonly dbs: Database[];
   /** Keys removed because their TTL passed (INFO expired_keys); changed only by applying entries. */
   expiredKeys = 0;
+  /** Values of loaded snapshots not yet all made strings; null once none are left. */
+  private lazyValues: LazyValues | null = null;
+  private pass: MaterializePass | null = null;
 
   constructor(count = 16) {
     this.dbs = [];
@@ -156,5 +196,82 @@ export class Keyspace {
 
   flushAll(): void {
     for (const d of this.dbs) d.clear();
+    // No map holds a LazyRef now; a snapshot being written keeps its own LazyValues.
+    this.setLazy(null);
+  }
+
+  /** The LazyValues loaded values refer to, while some may be left (a snapshot view keeps it). */
+  get lazy(): LazyValues | null {
+    return this.lazyValues;
+  }
+
+  /**
+   * Stores a value of a snapshot being loaded: `buf[start, end)` by reference (its bytes
+   * must never change), read into a string on first use or by materializeSome.
+   */
+  loadLazy(db: number, key: string, buf: Buffer, start: number, end: number, expireAt: number | undefined): void {
+    let lazy = this.lazyValues;
+    if (lazy === null) this.setLazy((lazy = new LazyValues()));
+    const d = this.db(db);
+    d.setLoaded(key, lazy.full ? latin1(buf, start, end) : lazy.add(buf, start, end), expireAt);
+  }
+
+  /**
+   * Makes strings of up to `max` loaded values (the caller spreads this over event-loop
+   * turns). True when none are left, and the loaded buffers have been let go.
+   *
+   * A pass visits every database object (by identity: SWAPDB may move them meanwhile) and
+   * every key of its current map. A pass during which nothing was loaded and that found
+   * every value a string proves that no map holds a LazyRef: only loading makes them.
+   */
+  materializeSome(max: number): boolean {
+    const lazy = this.lazyValues;
+    if (lazy === null) return true;
+    let pass = this.pass;
+    if (pass === null || pass.slots !== lazy.count) pass = this.pass = new MaterializePass(lazy.count);
+    let n = 0;
+    while (n < max) {
+      if (pass.db === null || pass.map !== pass.db.data) {
+        const next = pass.db ?? this.dbs.find((d) => !pass!.visited.has(d));
+        if (next === undefined) {
+          this.setLazy(null);
+          return true;
+        }
+        pass.begin(next);
+      }
+      const db = pass.db!;
+      const r = pass.it!.next();
+      if (r.done === true) {
+        pass.visited.add(db);
+        pass.db = null;
+        continue;
+      }
+      if (typeof r.value[1] === 'number') db.materialize(r.value[0], r.value[1]);
+      n++;
+    }
+    return false;
+  }
+
+  private setLazy(lazy: LazyValues | null): void {
+    this.lazyValues = lazy;
+    this.pass = null;
+    for (const d of this.dbs) d.lazy = lazy;
+  }
+}
+
+/** Where Keyspace.materializeSome is: databases done, and the one being walked. */
+class MaterializePass {
+  readonly visited = new Set<Database>();
+  db: Database | null = null;
+  map: Map<string, StoredValue> | null = null;
+  it: IterableIterator<[string, StoredValue]> | null = null;
+
+  /** `slots`: the LazyValues' count when the pass began. */
+  constructor(readonly slots: number) {}
+
+  begin(db: Database): void {
+    this.db = db;
+    this.map = db.data;
+    this.it = db.data.entries();
   }
 }

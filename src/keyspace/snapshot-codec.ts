@@ -46,7 +46,8 @@ function encodeInto(buf: Buffer, db: number, key: string, value: Value, expireAt
  * Stores the record in bytes `[start, end)` of `b` into the keyspace. A later record for
  * the same key replaces an earlier one (see snapshot-view.ts for why duplicates are
  * possible and harmless). Called a million times for a million keys at start-up: it reads
- * from offsets (no view per record) and builds no message unless a check fails.
+ * from offsets (no view per record), makes no string of the value, and builds no message
+ * unless a check fails. `b` must never change afterwards: values refer to its bytes.
  */
 export function loadRecord(keyspace: Keyspace, b: Buffer, start: number, end: number): void {
   if (end - start < HEADER_BYTES || b[start] !== KIND_STRING) {
@@ -57,7 +58,7 @@ export function loadRecord(keyspace: Keyspace, b: Buffer, start: number, end: nu
   const keyEnd = keyStart + b.readUInt32LE(start + 12);
   if (keyEnd > end) assert.fail('snapshot record: key overruns the record');
   const key = latin1(b, keyStart, keyEnd);
-  const value = b.toString('latin1', keyEnd, end);
   const expireAt = (b[start + 1]! & FLAG_TTL) !== 0 ? b.readDoubleLE(start + 4) : undefined;
-  keyspace.db(db).set(key, value, expireAt);
+  // The value stays in `b` until first used (lazy-values.ts): the reader never reuses it.
+  keyspace.loadLazy(db, key, b, keyEnd, end, expireAt);
 }

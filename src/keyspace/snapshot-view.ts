@@ -11,19 +11,20 @@
 // record win rebuilds exactly the state at the moment the view opened.
 
 import assert from 'node:assert/strict';
-import type { ChangeGuard, Database, Keyspace, Value } from './database.js';
+import type { ChangeGuard, Database, Keyspace, StoredValue, Value } from './database.js';
+import type { LazyValues } from './lazy-values.js';
 
 /** A key's state when the view opened; null: it did not exist then. */
-type Preimage = { readonly value: Value; readonly expireAt: number | undefined } | null;
+type Preimage = { readonly value: StoredValue; readonly expireAt: number | undefined } | null;
 
 class DatabaseView {
   readonly pre = new Map<string, Preimage>();
   /** The maps as they were when the view opened (replaced, not mutated, by a later clear). */
-  data: Map<string, Value>;
+  data: Map<string, StoredValue>;
   expires: Map<string, number>;
   /** The database was emptied: its old maps are immutable now, no more preimages needed. */
   frozen = false;
-  it: IterableIterator<[string, Value]>;
+  it: IterableIterator<[string, StoredValue]>;
   /** Walking `pre` for keys deleted before being reached, after `it` is exhausted. */
   tail: IterableIterator<[string, Preimage]> | null = null;
 
@@ -47,8 +48,14 @@ export class KeyspaceSnapshot implements ChangeGuard {
   private released = false;
   /** Keys in the keyspace when the view opened (for progress reports). */
   readonly keysAtStart: number;
+  /**
+   * What LazyRefs in the maps and preimages refer to. Kept by the view: the keyspace may
+   * drop it once its own maps hold none, while the view still reads old maps.
+   */
+  private readonly lazy: LazyValues | null;
 
   constructor(keyspace: Keyspace) {
+    this.lazy = keyspace.lazy;
     let keys = 0;
     keyspace.dbs.forEach((db, i) => {
       assert.equal(db.guard, null, 'one snapshot at a time');
@@ -87,8 +94,8 @@ export class KeyspaceSnapshot implements ChangeGuard {
           }
           const key = r.value[0];
           const p = v.pre.get(key);
-          if (p === undefined) emit(v.index, key, r.value[1], v.expires.get(key));
-          else if (p !== null) emit(v.index, key, p.value, p.expireAt);
+          if (p === undefined) emit(v.index, key, this.resolve(r.value[1]), v.expires.get(key));
+          else if (p !== null) emit(v.index, key, this.resolve(p.value), p.expireAt);
           n++;
         }
         if (v.tail === null) return false;
@@ -98,7 +105,7 @@ export class KeyspaceSnapshot implements ChangeGuard {
         if (r.done === true) break;
         const [key, p] = r.value;
         if (p !== null && !v.data.has(key)) {
-          emit(v.index, key, p.value, p.expireAt);
+          emit(v.index, key, this.resolve(p.value), p.expireAt);
           n++;
         }
       }
@@ -106,6 +113,12 @@ export class KeyspaceSnapshot implements ChangeGuard {
       this.current++;
     }
     return true;
+  }
+
+  private resolve(v: StoredValue): Value {
+    if (typeof v !== 'number') return v;
+    assert(this.lazy !== null, 'a lazy value in a snapshot view opened with none');
+    return this.lazy.string(v);
   }
 
   /** Stops recording preimages; must be called when done or abandoned. */

@@ -260,13 +260,34 @@ function skipBytes(bufs: Buffer[], n: number): Buffer[] {
 
 // ---- reader -------------------------------------------------------------------
 
-/** Reads a file in large chunks; a requested span is always contiguous in one chunk. */
+/**
+ * Room kept at the front of a read-ahead chunk for the bytes of the previous chunk not yet
+ * consumed (a block cut by the chunk boundary): a default-sized block then never needs a
+ * second copy.
+ */
+const READ_AHEAD_HEADROOM_BYTES = SNAPSHOT_BLOCK_BYTES_DEFAULT + 64 * 1024;
+
+/** A read of the next part of the file, started before it is needed. */
+interface ReadAhead {
+  /** File offset the read starts at. */
+  readonly position: number;
+  /** The bytes land at HEADROOM onwards. */
+  readonly buf: Buffer;
+  readonly bytes: Promise<number>;
+}
+
+/**
+ * Reads a file in large chunks; a requested span is always contiguous in one chunk.
+ * While the caller works on one chunk the next is already being read (the copy from the
+ * page cache runs on the thread pool), so a large snapshot loads without waiting on it.
+ */
 class ChunkReader {
   private buf: Buffer = Buffer.alloc(0);
   private start = 0;
   private end = 0;
   /** File offset of buf[start]. */
   position = 0;
+  private ahead: ReadAhead | null = null;
 
   constructor(
     private readonly fh: FileHandle,
@@ -275,25 +296,67 @@ class ChunkReader {
 
   /**
    * Makes `n` bytes available at `view()`; false when the file ends first.
-   * Chunks are fresh allocations, never reused, so record views handed out
-   * stay valid.
+   * Chunks are fresh allocations, never reused or written again once handed out, so
+   * record views (and values loaded by reference, keyspace/lazy-values.ts) stay valid.
    */
   async ensure(n: number): Promise<boolean> {
     const have = this.end - this.start;
     if (have >= n) return true;
     if (this.position + n > this.size) return false;
+    const from = this.position + have;
+    const ahead = this.ahead;
+    this.ahead = null;
+    if (ahead !== null && ahead.position === from && have <= READ_AHEAD_HEADROOM_BYTES) {
+      const got = await ahead.bytes;
+      if (have + got >= n) {
+        const at = READ_AHEAD_HEADROOM_BYTES - have;
+        this.buf.copy(ahead.buf, at, this.start, this.end);
+        this.buf = ahead.buf;
+        this.start = at;
+        this.end = READ_AHEAD_HEADROOM_BYTES + got;
+        this.readAhead();
+        return true;
+      }
+    } else if (ahead !== null) {
+      await ahead.bytes.catch(() => 0); // not the bytes wanted; let it finish before reading again
+    }
     const chunk = Math.min(Math.max(READ_CHUNK_BYTES, n), this.size - this.position);
     const next = Buffer.allocUnsafe(chunk);
     this.buf.copy(next, 0, this.start, this.end);
     this.buf = next;
     this.start = 0;
-    this.end = have;
-    while (this.end < chunk) {
-      const { bytesRead } = await this.fh.read(next, this.end, chunk - this.end, this.position + this.end);
-      if (bytesRead === 0) break; // shrank under us; the caller reports it as truncation
-      this.end += bytesRead;
-    }
+    this.end = have + (await this.readInto(next, have, chunk - have, from));
+    this.readAhead();
     return this.end - this.start >= n;
+  }
+
+  /** Starts reading the chunk after the buffered bytes, unless the file ends there. */
+  private readAhead(): void {
+    const position = this.position + (this.end - this.start);
+    const length = Math.min(READ_CHUNK_BYTES, this.size - position);
+    if (length <= 0) return;
+    const buf = Buffer.allocUnsafe(READ_AHEAD_HEADROOM_BYTES + length);
+    const bytes = this.readInto(buf, READ_AHEAD_HEADROOM_BYTES, length, position);
+    bytes.catch(() => undefined); // an error surfaces when (if) the bytes are awaited
+    this.ahead = { position, buf, bytes };
+  }
+
+  /** Reads up to `length` bytes at file offset `position`; fewer only at the end of the file. */
+  private async readInto(buf: Buffer, offset: number, length: number, position: number): Promise<number> {
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.fh.read(buf, offset + done, length - done, position + done);
+      if (bytesRead === 0) break; // shrank under us; the caller reports it as truncation
+      done += bytesRead;
+    }
+    return done;
+  }
+
+  /** Lets an outstanding read-ahead finish (before the file is closed). */
+  async settle(): Promise<void> {
+    const ahead = this.ahead;
+    this.ahead = null;
+    if (ahead !== null) await ahead.bytes.catch(() => 0);
   }
 
   /** The `n` bytes at the cursor (a view, not a copy). */
@@ -329,8 +392,9 @@ export type RecordHandler = (buf: Buffer, start: number, end: number) => void;
  */
 export async function readSnapshot(file: string, onRecord?: RecordHandler): Promise<SnapshotReadResult> {
   const fh = await fsp.open(file, 'r');
+  let reader: ChunkReader | undefined;
   try {
-    const r = new ChunkReader(fh, (await fh.stat()).size);
+    const r = (reader = new ChunkReader(fh, (await fh.stat()).size));
     const bad = (reason: string, at = r.position): SnapshotCorruptionError => new SnapshotCorruptionError(file, at, reason);
 
     if (!(await r.ensure(HEADER_BYTES))) throw bad('truncated header');
@@ -403,6 +467,7 @@ export async function readSnapshot(file: string, onRecord?: RecordHandler): Prom
     if (r.position !== r.size) throw bad('data after trailer');
     return { meta, records };
   } finally {
+    await reader?.settle();
     await fh.close();
   }
 }

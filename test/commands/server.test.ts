@@ -221,7 +221,7 @@ describe('INFO', () => {
     server.infoProviders.set('persistence', () => [['rdb_changes_since_last_save', 5]]);
     server.infoProviders.set('raft', () => [['raft_term', 3], ['raft_role', 'leader']]);
     const all = info(client);
-    assert.deepEqual([...all.get('Persistence')!], [['loading', '0'], ['async_loading', '0'], ['rdb_changes_since_last_save', '5']]);
+    assert.deepEqual([...all.get('Persistence')!], [['loading', '0'], ['async_loading', '0'], ['lazy_load_in_progress', '0'], ['rdb_changes_since_last_save', '5']]);
     assert.deepEqual([...all.get('Raft')!], [['raft_term', '3'], ['raft_role', 'leader']]);
     assert.deepEqual([...info(client, 'raft').keys()], ['Raft']);
   });
