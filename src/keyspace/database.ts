@@ -1,6 +1,8 @@
 // One logical database (Redis's SELECT 0..15): keys to values, plus absolute expiry times.
 //
-// Keys and values are latin1 strings (one char per byte, binary-safe, and a fast Map key).
+// Keys and values are latin1 strings (one char per byte, binary-safe, and a fast Map key);
+// a value loaded from a snapshot may be held as a reference to its bytes until first read
+// (lazy-values.ts), which get/getForWrite hide.
 // Expiry times live in a second map, as in Redis's `expires` dict, so keys without a TTL
 // cost nothing extra.
 //
@@ -60,7 +62,10 @@ export class Database {
     return at !== undefined && at <= now;
   }
 
-  /** Read view: the value, or undefined if absent or expired at `now`. Never mutates. */
+  /**
+   * Read view: the value, or undefined if absent or expired at `now`. Never changes what is
+   * stored (a value loaded by reference is kept as the string made for this read).
+   */
   get(key: string, now: number): Value | undefined {
     const v = this.data.get(key);
     if (v === undefined) return undefined;

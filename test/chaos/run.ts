@@ -67,7 +67,10 @@ export async function runChaos(o: RunOptions): Promise<RunOutcome> {
     startedAt: new Date().toISOString(),
     replay: o.replay,
   });
-  const cluster = new ChaosCluster(ids, net, o.out, { tickMs: o.tickMs, leaseReads: o.leaseReads, extraArgs: ['--loglevel', 'notice'] });
+  // Snapshots every few seconds of load: restarts load them, compaction makes nodes that
+  // were down or cut off catch up by InstallSnapshot, all under the same faults.
+  const snapshotArgs = ['--snapshot-threshold', '32kb'];
+  const cluster = new ChaosCluster(ids, net, o.out, { tickMs: o.tickMs, leaseReads: o.leaseReads, extraArgs: ['--loglevel', 'notice', ...snapshotArgs] });
   const runFailures: Anomaly[] = [];
   try {
     await cluster.start();

@@ -102,6 +102,32 @@ test('fsync always: no reply before the fdatasync; one fdatasync for the writes 
   }
 });
 
+test('fsync always: a failed fdatasync refuses its group and the writes that arrived meanwhile; none applies', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'km-write-path-'));
+  const shim = countingFs();
+  const node = await startNode(dir, 'always', shim);
+  try {
+    const a = await node.client();
+    const b = await node.client();
+    assert.equal(await a.set('k', 'kept'), 'OK');
+    const syncsBefore = shim.counts.fdatasync;
+    const release = holdSyncs(shim);
+    const first = a.set('k', 'lost-1').catch((e: Error) => e.message);
+    await untilSyncsReach(shim, syncsBefore + 1);
+    const second = b.set('k', 'lost-2').catch((e: Error) => e.message);
+    await sleep(holdMs);
+    shim.failNextSync = 'EIO';
+    release();
+    const [r1, r2] = await Promise.all([first, second]);
+    assert.match(String(r1), /^MISCONF/);
+    assert.match(String(r2), /^MISCONF/);
+    assert.equal(await a.get('k'), 'kept', 'neither refused write applied');
+  } finally {
+    await node.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('fsync everysec: the reply follows the write(2) and waits for no fdatasync', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'km-write-path-'));
   const shim = countingFs();
