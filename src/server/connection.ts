@@ -246,8 +246,7 @@ export class Connection implements CommandContext, ReplySink {
       return false;
     }
     const cluster = this.server.cluster!;
-    const commands = this.server.commands;
-    const spec = commands.get(argv[0]!) ?? commands.get(argv[0]!.toLowerCase());
+    const spec = this.server.dispatcher.find(argv[0]!);
     if (spec === undefined || (spec.flags & Flag.Read) === 0 || (spec.flags & Flag.Write) !== 0) return false;
     if (this.gateCoversSeq === this.dataSeq && cluster.consistencyOf(this.client) === 'strong') return false;
     const wait = cluster.readGate(this.client);

@@ -6,24 +6,40 @@ import { Flag, type CommandContext, type CommandSpec } from '../commands/types.j
 import type { ServerStats } from './services.js';
 
 export class Dispatcher {
+  /**
+   * Every command under its lower- and upper-case name, the two spellings clients send
+   * (redis-benchmark and redis-cli users send GET, client libraries get): either is found
+   * in one lookup, without making a lower-case copy of the name first.
+   */
+  private readonly byName = new Map<string, CommandSpec>();
+
   constructor(
     private readonly commands: ReadonlyMap<string, CommandSpec>,
     private readonly stats: ServerStats,
     /** Whether a password is set; read per command so CONFIG SET requirepass takes effect. */
     private readonly passwordRequired: () => boolean,
-  ) {}
+  ) {
+    for (const [name, spec] of commands) {
+      this.byName.set(name, spec);
+      this.byName.set(name.toUpperCase(), spec);
+    }
+  }
+
+  /** The command `name` (any letter case) names. */
+  find(name: string): CommandSpec | undefined {
+    return this.byName.get(name) ?? this.commands.get(name.toLowerCase());
+  }
 
   /** Whether `name` is a write (goes through the log); unknown names are not. */
   isWrite(name: string): boolean {
-    const spec = this.commands.get(name) ?? this.commands.get(name.toLowerCase());
+    const spec = this.find(name);
     return spec !== undefined && (spec.flags & Flag.Write) !== 0;
   }
 
   /** Looks up and runs `argv` (argv[0] is the name as sent); every outcome is a reply. */
   execute(ctx: CommandContext, argv: string[]): void {
     const reply = ctx.reply;
-    const name = argv[0]!;
-    let spec = this.commands.get(name) ?? this.commands.get(name.toLowerCase());
+    let spec = this.find(argv[0]!);
     if (spec === undefined || (spec.flags & Flag.Internal) !== 0) {
       this.stats.totalErrorReplies++;
       reply.error(errUnknownCommand(argv));
