@@ -1,6 +1,8 @@
 // Command dispatch: one map lookup, the checks every command shares (existence, auth,
 // arity, subcommand), then the command's own function — as Redis's processCommand.
 
+// A module binding: the global `performance` is looked up through the global object on every call.
+import { performance } from 'node:perf_hooks';
 import { Err, errArity, errUnknownCommand, errUnknownSubcommand } from '../protocol/errors.js';
 import { Flag, type CommandContext, type CommandSpec } from '../commands/types.js';
 import type { ServerStats } from './services.js';
