@@ -89,7 +89,9 @@ export class DurableWritePath implements WritePath {
     }
     this.bytesAppended += data.length + RECORD_HEADER_BYTES;
     this.queue.push({ index, cmd, sink });
-    if (!this.flushScheduled) {
+    // While a group is being flushed its completion starts the next one: no turn needs
+    // an immediate of its own until then.
+    if (!this.flushScheduled && !this.flushing) {
       this.flushScheduled = true;
       setImmediate(this.flushGroup);
     }
