@@ -45,7 +45,7 @@ function lookupRead(ctx: CommandContext, key: string): Value | undefined {
 function applyDelete(ctx: ApplyContext, argv: string[]): void {
   let n = 0;
   for (let i = 1; i < argv.length; i++) {
-    if (ctx.db.getForWrite(argv[i]!, ctx.now) !== undefined && ctx.db.delete(argv[i]!)) n++;
+    if (ctx.db.liveForWrite(argv[i]!, ctx.now) && ctx.db.delete(argv[i]!)) n++;
   }
   ctx.reply.int(n);
 }
@@ -141,7 +141,7 @@ function applyRename(ctx: ApplyContext, argv: string[], nx: boolean): void {
     return;
   }
   const expireAt = db.expireAt(src);
-  if (db.getForWrite(dst, ctx.now) !== undefined) {
+  if (db.liveForWrite(dst, ctx.now)) {
     if (nx) {
       ctx.reply.int(0);
       return;
@@ -375,7 +375,7 @@ function applyExpire(ctx: ApplyContext, argv: string[]): void {
   }
   const db = ctx.db;
   const key = argv[1]!;
-  if (db.getForWrite(key, ctx.now) === undefined || !expireAllowed(flags, db.expireAt(key), when)) {
+  if (!db.liveForWrite(key, ctx.now) || !expireAllowed(flags, db.expireAt(key), when)) {
     ctx.reply.int(0);
     return;
   }
@@ -481,7 +481,7 @@ const persist = writeCommand({
   syntax: 'key',
   apply(ctx, argv) {
     const key = argv[1]!;
-    ctx.reply.int(ctx.db.getForWrite(key, ctx.now) !== undefined && ctx.db.persist(key) ? 1 : 0);
+    ctx.reply.int(ctx.db.liveForWrite(key, ctx.now) && ctx.db.persist(key) ? 1 : 0);
   },
 });
 

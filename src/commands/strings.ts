@@ -504,7 +504,7 @@ const mset = writeCommand({
   validate: (ctx, argv) => pairsValid(ctx, argv, 'mset'),
   apply(ctx, argv) {
     for (let i = 1; i + 1 < argv.length; i += 2) {
-      ctx.db.getForWrite(argv[i]!, ctx.now);
+      ctx.db.liveForWrite(argv[i]!, ctx.now);
       ctx.db.set(argv[i]!, argv[i + 1]!);
     }
     ctx.reply.ok();
@@ -523,7 +523,7 @@ const msetnx = writeCommand({
   validate: (ctx, argv) => pairsValid(ctx, argv, 'msetnx'),
   apply(ctx, argv) {
     for (let i = 1; i + 1 < argv.length; i += 2) {
-      if (ctx.db.getForWrite(argv[i]!, ctx.now) !== undefined) {
+      if (ctx.db.liveForWrite(argv[i]!, ctx.now)) {
         ctx.reply.int(0);
         return;
       }

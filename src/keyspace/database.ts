@@ -88,6 +88,19 @@ export class Database {
     return typeof v === 'number' ? this.materialize(key, v) : v;
   }
 
+  /**
+   * Apply view of existence: like getForWrite (an expired key is removed), without
+   * reading the value, so a value loaded by reference is not made a string for nothing.
+   */
+  liveForWrite(key: string, now: number): boolean {
+    if (!this.data.has(key)) return false;
+    if (this.expires.size !== 0 && this.isExpired(key, now)) {
+      this.delete(key);
+      return false;
+    }
+    return true;
+  }
+
   /** A value as read from `data` (or a snapshot's copy of it), made a string if it is a LazyRef. */
   resolve(v: StoredValue): Value {
     if (typeof v !== 'number') return v;

@@ -87,6 +87,21 @@ describe('values loaded by reference', () => {
     assert.equal(db.data.has('dead'), false);
   });
 
+  test('liveForWrite tests existence without making the string, and removes an expired key', () => {
+    const ks = new Keyspace();
+    load(ks, [
+      { db: 0, key: 'live', value: 'value-of-live', expireAt: now + 5 },
+      { db: 0, key: 'dead', value: 'value-of-dead', expireAt: now - 1 },
+    ]);
+    const db = ks.db(0);
+    assert.equal(db.liveForWrite('live', now), true);
+    assert.equal(typeof db.data.get('live'), 'number', 'still a reference');
+    assert.equal(db.liveForWrite('dead', now), false);
+    assert.equal(db.data.has('dead'), false);
+    assert.equal(db.liveForWrite('never', now), false);
+    assert.equal(db.get('live', now), 'value-of-live');
+  });
+
   test('a later record for the same key replaces the earlier one', () => {
     const ks = new Keyspace();
     load(ks, [
