@@ -13,9 +13,8 @@
 //   a log entry, with the entry's own timestamp, so every replica removes the same keys at
 //   the same point of the log.
 
-import assert from 'node:assert/strict';
 import { latin1 } from '../protocol/latin1.js';
-import { LazyValues, type LazyRef } from './lazy-values.js';
+import { LazyValues, resolveStored, type LazyRef } from './lazy-values.js';
 
 /** A stored value. Strings only for now; other types will widen this union. */
 export type Value = string;
@@ -103,9 +102,7 @@ export class Database {
 
   /** A value as read from `data` (or a snapshot's copy of it), made a string if it is a LazyRef. */
   resolve(v: StoredValue): Value {
-    if (typeof v !== 'number') return v;
-    if (this.lazy === null) assert.fail(`lazy value ${v} with no LazyValues`);
-    return this.lazy.string(v);
+    return resolveStored(this.lazy, v);
   }
 
   /**

@@ -21,6 +21,13 @@ export type LazyRef = number;
 /** Largest slot: slots stay V8 small integers, so a Map holds them without allocating. */
 const maxSlot = 2 ** 30;
 
+/** `v` as a string: itself, or the value its slot in `lazy` refers to. */
+export function resolveStored(lazy: LazyValues | null, v: string | LazyRef): string {
+  if (typeof v !== 'number') return v;
+  if (lazy === null) throw new RangeError(`lazy value ${v} with no LazyValues`);
+  return lazy.string(v);
+}
+
 export class LazyValues {
   /** The buffers slots point into (one per snapshot block: views that pin their chunk). */
   private readonly bufs: Buffer[] = [];

@@ -12,7 +12,7 @@
 
 import assert from 'node:assert/strict';
 import type { ChangeGuard, Database, Keyspace, StoredValue, Value } from './database.js';
-import type { LazyValues } from './lazy-values.js';
+import { resolveStored, type LazyValues } from './lazy-values.js';
 
 /** A key's state when the view opened; null: it did not exist then. */
 type Preimage = { readonly value: StoredValue; readonly expireAt: number | undefined } | null;
@@ -116,9 +116,7 @@ export class KeyspaceSnapshot implements ChangeGuard {
   }
 
   private resolve(v: StoredValue): Value {
-    if (typeof v !== 'number') return v;
-    assert(this.lazy !== null, 'a lazy value in a snapshot view opened with none');
-    return this.lazy.string(v);
+    return resolveStored(this.lazy, v);
   }
 
   /** Stops recording preimages; must be called when done or abandoned. */

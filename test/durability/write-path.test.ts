@@ -58,6 +58,19 @@ function holdSyncs(shim: CountingFs): () => void {
   };
 }
 
+/** Runs `body` against a fresh node on a fresh directory whose log file operations go through a CountingFs. */
+async function withNode(fsync: 'always' | 'everysec', body: (node: Node, shim: CountingFs, dir: string) => Promise<void>): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'km-write-path-'));
+  const shim = countingFs();
+  const node = await startNode(dir, fsync, shim);
+  try {
+    await body(node, shim, dir);
+  } finally {
+    await node.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function untilSyncsReach(shim: CountingFs, n: number): Promise<void> {
   for (let waitedMs = 0; shim.counts.fdatasync < n; waitedMs += 5) {
     assert.ok(waitedMs < 5000, `no fdatasync started (${shim.counts.fdatasync} of ${n})`);
@@ -65,11 +78,8 @@ async function untilSyncsReach(shim: CountingFs, n: number): Promise<void> {
   }
 }
 
-test('fsync always: no reply before the fdatasync; one fdatasync for the writes that waited; reads go on', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'km-write-path-'));
-  const shim = countingFs();
-  const node = await startNode(dir, 'always', shim);
-  try {
+test('fsync always: no reply before the fdatasync; one fdatasync for the writes that waited; reads go on', () =>
+  withNode('always', async (node, shim) => {
     const writer = await node.client();
     const reader = await node.client();
     assert.equal(await writer.set('warm', '1'), 'OK');
@@ -96,17 +106,10 @@ test('fsync always: no reply before the fdatasync; one fdatasync for the writes 
     const syncs = shim.counts.fdatasync - syncsBefore;
     assert.ok(syncs <= 3, `21 writes in two bursts took ${syncs} fdatasyncs`);
     assert.equal(await reader.get('other:19'), '19');
-  } finally {
-    await node.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('fsync always: a failed fdatasync refuses its group and the writes that arrived meanwhile; none applies', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'km-write-path-'));
-  const shim = countingFs();
-  const node = await startNode(dir, 'always', shim);
-  try {
+test('fsync always: a failed fdatasync refuses its group and the writes that arrived meanwhile; none applies', () =>
+  withNode('always', async (node, shim) => {
     const a = await node.client();
     const b = await node.client();
     assert.equal(await a.set('k', 'kept'), 'OK');
@@ -122,36 +125,28 @@ test('fsync always: a failed fdatasync refuses its group and the writes that arr
     assert.match(String(r1), /^MISCONF/);
     assert.match(String(r2), /^MISCONF/);
     assert.equal(await a.get('k'), 'kept', 'neither refused write applied');
-  } finally {
-    await node.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('fsync everysec: the reply follows the write(2) and waits for no fdatasync', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'km-write-path-'));
-  const shim = countingFs();
-  const node = await startNode(dir, 'everysec', shim);
-  let release = (): void => {};
-  try {
-    const c = await node.client();
-    assert.equal(await c.set('warm', '1'), 'OK');
-    release = holdSyncs(shim);
-    const writesBefore = shim.counts.writevSync + shim.counts.writev;
-    // With every fdatasync held, these can only be answered if none is waited for.
-    const value = 'durable-in-the-page-cache';
-    const reply = await Promise.race([c.set('k', value), sleep(2000).then(() => 'no reply within 2 s')]);
-    assert.equal(reply, 'OK');
-    assert.equal(shim.counts.writevSync + shim.counts.writev, writesBefore + 1, 'one write(2) per group');
-    const log = fs
-      .readdirSync(path.join(dir, 'wal'))
-      .filter((n) => n.endsWith('.seg'))
-      .map((n) => fs.readFileSync(path.join(dir, 'wal', n)).toString('latin1'))
-      .join('');
-    assert.ok(log.includes(value), 'the acknowledged write is in the file (a kill -9 now keeps it)');
-  } finally {
-    release();
-    await node.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+test('fsync everysec: the reply follows the write(2) and waits for no fdatasync', () =>
+  withNode('everysec', async (node, shim, dir) => {
+    let release = (): void => {};
+    try {
+      const c = await node.client();
+      assert.equal(await c.set('warm', '1'), 'OK');
+      release = holdSyncs(shim);
+      const writesBefore = shim.counts.writevSync + shim.counts.writev;
+      // With every fdatasync held, these can only be answered if none is waited for.
+      const value = 'durable-in-the-page-cache';
+      const reply = await Promise.race([c.set('k', value), sleep(2000).then(() => 'no reply within 2 s')]);
+      assert.equal(reply, 'OK');
+      assert.equal(shim.counts.writevSync + shim.counts.writev, writesBefore + 1, 'one write(2) per group');
+      const log = fs
+        .readdirSync(path.join(dir, 'wal'))
+        .filter((n) => n.endsWith('.seg'))
+        .map((n) => fs.readFileSync(path.join(dir, 'wal', n)).toString('latin1'))
+        .join('');
+      assert.ok(log.includes(value), 'the acknowledged write is in the file (a kill -9 now keeps it)');
+    } finally {
+      release();
+    }
+  }));
