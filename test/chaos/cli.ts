@@ -1,5 +1,5 @@
 // npm run chaos -- [--nodes 5] [--time 120] [--nemesis kill,pause,partition,clock]
-//   [--workload register,counter,append] [--consistency strong] [--seed N] …
+//   [--workload register,counter,append,ttl] [--consistency strong] [--seed N] …
 // Runs real KeyMesh processes under faults and checks what the clients saw.
 
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -33,7 +33,7 @@ const program = new Command('chaos')
   .option('--nodes <n>', 'cluster size', int(1, 9), 5)
   .option('--time <s>', 'seconds of load and faults', int(1, 86400), 120)
   .option('--nemesis <list>', `faults, comma-separated, 'all' or 'none' (${faultKinds.join(', ')})`, listOf(faultKinds, 'nemesis', true), [...faultKinds])
-  .option('--workload <list>', "workloads, comma-separated or 'all' (register, counter, append)", listOf<Workload>(['register', 'counter', 'append'], 'workload'), ['register', 'counter', 'append'] as Workload[])
+  .option('--workload <list>', "workloads, comma-separated or 'all' (register, counter, append, ttl)", listOf<Workload>(['register', 'counter', 'append', 'ttl'], 'workload'), ['register', 'counter', 'append', 'ttl'] as Workload[])
   .option('--consistency <list>', 'consistency level(s); with several, the clients are split between them', listOf<Level>(['strong', 'quorum', 'eventual'], 'level'), ['strong'] as Level[])
   .option('--clients <n>', 'concurrent clients', int(1, 200), 10)
   .option('--seed <n>', 'seed for the schedule and the clients (default: random)', int(0, 2 ** 31 - 1))

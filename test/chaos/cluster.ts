@@ -19,7 +19,9 @@ const configTimeoutMs = 3_000;
 
 class ChaosNode {
   child: ChildProcess | null = null;
-  state: NodeState = 'killed';
+  private nodeState: NodeState = 'killed';
+  /** Waiting for a frozen node to run again, or to go down. */
+  private thawWaiters: (() => void)[] = [];
   clockOffsetMs = 0;
   /** Set while we expect the process to exit (kill, stop). */
   expectingExit = false;
@@ -33,6 +35,20 @@ class ChaosNode {
     logPath: string,
   ) {
     this.log = createWriteStream(logPath, { flags: 'a' });
+  }
+
+  get state(): NodeState {
+    return this.nodeState;
+  }
+
+  set state(s: NodeState) {
+    this.nodeState = s;
+    if (s !== 'paused') for (const wake of this.thawWaiters.splice(0)) wake();
+  }
+
+  /** Resolves once the node is not frozen. */
+  thawed(): Promise<void> {
+    return this.nodeState === 'paused' ? new Promise((resolve) => this.thawWaiters.push(resolve)) : Promise.resolve();
   }
 }
 
@@ -115,15 +131,24 @@ export class ChaosCluster {
   async setClockOffset(id: string, ms: number): Promise<void> {
     const n = this.node(id);
     n.clockOffsetMs = ms;
-    // A node still starting was spawned with the offset it had then: set this one once it listens.
-    if (n.starting !== null) await n.starting.catch(() => {});
-    if (n.state !== 'up' || n.clockOffsetMs !== ms) return; // the next start applies it; healAll re-applies it after a thaw
-    try {
-      await this.configSet(id, 'clock-offset-ms', String(ms));
-    } catch (err) {
-      // Another fault took the node down meanwhile (the loops run concurrently): the next
-      // start, or healAll after a thaw, applies the offset it was meant to have.
-      if (n.state === 'up') throw err;
+    // Returns only once the node runs with the offset, or is down and starts with it.
+    for (;;) {
+      // A node still starting was spawned with the offset it had then: set this one once it listens.
+      if (n.starting !== null) await n.starting.catch(() => {});
+      // A frozen node cannot take it, yet keeps the old offset once thawed: wait for the thaw.
+      else if (n.state === 'paused') await n.thawed();
+      else if (n.state !== 'up' || n.clockOffsetMs !== ms) return; // the next start applies it
+      else {
+        const child = n.child;
+        try {
+          await this.configSet(id, 'clock-offset-ms', String(ms));
+          return;
+        } catch (err) {
+          // Another fault hit the node meanwhile (the loops run concurrently): frozen, it
+          // is tried again once thawed; killed or restarted, a start applies the offset.
+          if (n.state === 'up' && n.child === child) throw err;
+        }
+      }
     }
   }
 

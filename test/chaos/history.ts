@@ -5,7 +5,7 @@
 // (performance.now), so they order events across all clients and the nemesis.
 
 export type Level = 'strong' | 'quorum' | 'eventual';
-export type Workload = 'register' | 'counter' | 'append';
+export type Workload = 'register' | 'counter' | 'append' | 'ttl';
 
 /**
  * ok: the store answered and the operation took effect (reads: the value seen).
@@ -80,7 +80,27 @@ export interface AppendRead extends OpBase {
   readonly tokens: readonly string[];
 }
 
-export type Op = RegisterWrite | RegisterRead | CounterIncr | CounterRead | AppendOp | AppendRead;
+/** ttl: SET key value PX ttlMs (values unique across the run, like the register's). */
+export interface TtlWrite extends OpBase {
+  readonly workload: 'ttl';
+  readonly f: 'write';
+  readonly value: string;
+  readonly ttlMs: number;
+}
+/** ttl: GET key; value is null when the key did not exist (or had expired). */
+export interface TtlRead extends OpBase {
+  readonly workload: 'ttl';
+  readonly f: 'read';
+  readonly value: string | null;
+}
+/** ttl: PTTL key — ms left, -1 for a key without expiry, -2 for a missing key; null unless ok. */
+export interface TtlPttl extends OpBase {
+  readonly workload: 'ttl';
+  readonly f: 'pttl';
+  readonly pttlMs: number | null;
+}
+
+export type Op = RegisterWrite | RegisterRead | CounterIncr | CounterRead | AppendOp | AppendRead | TtlWrite | TtlRead | TtlPttl;
 
 /** A fault the nemesis began or ended. */
 export interface NemesisEvent {

@@ -144,8 +144,10 @@ export class Nemesis {
         this.event('start', kind, [id], `clock of ${id}${id === leader ? ' (leader)' : ''} ${ms > 0 ? '+' : ''}${ms} ms`);
         await c.setClockOffset(id, ms);
         return async () => {
-          this.event('stop', kind, [id], `clock of ${id} back to true time`);
+          // Recorded once the clock is back (or the node is down, to restart with it
+          // back): the ttl checker trusts expiry times outside [start, stop].
           await c.setClockOffset(id, 0);
+          this.event('stop', kind, [id], `clock of ${id} back to true time`);
         };
       }
     }

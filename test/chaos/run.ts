@@ -155,7 +155,7 @@ async function settle(net: ChaosNetwork, ids: readonly string[], timeoutMs: numb
   return null;
 }
 
-/** A strong GET of every key on every node, recorded as final reads. */
+/** A strong GET of every key on every node (and a PTTL of every ttl key), recorded as final reads. */
 async function finalReads(net: ChaosNetwork, ids: readonly string[], keys: ReadonlyMap<string, Workload>, rec: Recorder, timeoutMs: number): Promise<void> {
   const sorted = [...keys.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   await Promise.all(
@@ -164,8 +164,12 @@ async function finalReads(net: ChaosNetwork, ids: readonly string[], keys: Reado
       const c = await KeyMeshClient.connect({ host, port, timeoutMs: 2000 });
       try {
         await callWithTimeout(c, ['CONSISTENCY', 'strong'], timeoutMs);
-        for (const [key, workload] of sorted) {
-          const plan: PlannedOp = { workload, f: 'read', key, argv: ['GET', key] };
+        const plans = sorted.flatMap(([key, workload]): PlannedOp[] => [
+          { workload, f: 'read', key, argv: ['GET', key] },
+          ...(workload === 'ttl' ? [{ workload, f: 'pttl', key, argv: ['PTTL', key] } as const] : []),
+        ]);
+        for (const plan of plans) {
+          const key = plan.key;
           // A final read that fails (a late election, say) is retried: the final state must be known.
           for (let attempt = 1; ; attempt++) {
             const invokeMs = rec.now();

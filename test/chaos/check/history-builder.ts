@@ -46,6 +46,22 @@ export class HistoryBuilder {
     return this.op({ workload: 'append', f: 'read', tokens, final: true, node }, 1000, 'strong', key, this.finalSpan(), 'ok');
   }
 
+  ttlWrite(process: number, level: Level, key: string, value: string, ttlMs: number, span: Span, outcome: OpType = 'ok'): this {
+    return this.op({ workload: 'ttl', f: 'write', value, ttlMs }, process, level, key, span, outcome);
+  }
+
+  ttlRead(process: number, level: Level, key: string, value: string | null, span: Span, outcome: OpType = 'ok'): this {
+    return this.op({ workload: 'ttl', f: 'read', value }, process, level, key, span, outcome);
+  }
+
+  pttl(process: number, level: Level, key: string, pttlMs: number | null, span: Span, outcome: OpType = 'ok'): this {
+    return this.op({ workload: 'ttl', f: 'pttl', pttlMs }, process, level, key, span, outcome);
+  }
+
+  ttlFinal(key: string, value: string | null, node = 'n1'): this {
+    return this.op({ workload: 'ttl', f: 'read', value, final: true, node }, 1000, 'strong', key, this.finalSpan(), 'ok');
+  }
+
   nemesis(timeMs: number, fault: NemesisEvent['fault'], phase: NemesisEvent['phase'] = 'start'): this {
     this.records.push({ type: 'nemesis', timeMs, phase, fault, nodes: ['n1'], detail: 'n1' });
     return this;

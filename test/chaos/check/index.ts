@@ -5,8 +5,9 @@ import type { CheckResult, HistoryRecord, Op } from '../history.js';
 import { checkAppend } from './append.js';
 import { checkCounter } from './counter.js';
 import { FailoverEvidence } from './failover.js';
-import type { AppendHistoryOp, CounterHistoryOp, RegisterHistoryOp } from './ops.js';
+import type { AppendHistoryOp, CounterHistoryOp, RegisterHistoryOp, TtlHistoryOp } from './ops.js';
 import { checkRegister, type RegisterCheckOptions } from './register.js';
+import { checkTtl } from './ttl.js';
 
 export type CheckOptions = RegisterCheckOptions;
 
@@ -17,10 +18,12 @@ export function checkHistory(records: readonly HistoryRecord[], options: CheckOp
   const register = ops.filter((op): op is RegisterHistoryOp => op.workload === 'register');
   const counter = ops.filter((op): op is CounterHistoryOp => op.workload === 'counter');
   const append = ops.filter((op): op is AppendHistoryOp => op.workload === 'append');
+  const ttl = ops.filter((op): op is TtlHistoryOp => op.workload === 'ttl');
   return [
     ...(register.length > 0 ? checkRegister(register, failover, options) : []),
     ...(counter.length > 0 ? checkCounter(counter, failover) : []),
     ...(append.length > 0 ? checkAppend(append, failover) : []),
+    ...(ttl.length > 0 ? checkTtl(ttl, records, failover, options) : []),
   ];
 }
 

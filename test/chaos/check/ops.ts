@@ -16,12 +16,13 @@
 //   saw b saw a committed b.
 // - Quorum promises hold per process: history.ts makes a process one connection to
 //   one node, whose applied state only grows.
-import type { AppendOp, AppendRead, CounterIncr, CounterRead, Level, Op, RegisterRead, RegisterWrite } from '../history.js';
+import type { AppendOp, AppendRead, CounterIncr, CounterRead, Level, Op, RegisterRead, RegisterWrite, TtlPttl, TtlRead, TtlWrite } from '../history.js';
 
 export type RegisterHistoryOp = RegisterWrite | RegisterRead;
 export type CounterHistoryOp = CounterIncr | CounterRead;
 export type AppendHistoryOp = AppendOp | AppendRead;
-export type HistoryRead = RegisterRead | CounterRead | AppendRead;
+export type TtlHistoryOp = TtlWrite | TtlRead | TtlPttl;
+export type HistoryRead = RegisterRead | CounterRead | AppendRead | TtlRead;
 
 export const levelsStrongestFirst: readonly Level[] = ['strong', 'quorum', 'eventual'];
 
@@ -91,7 +92,8 @@ function firstIndexWhere(sorted: readonly number[], pred: (x: number) => boolean
 /** "#12 quorum write 'v3' by p4 [100, 130] info" — enough to find it in history.jsonl. */
 export function showOp(op: Op): string {
   const what =
-    op.f === 'write' ? `write '${op.value}'`
+    op.f === 'write' ? `write '${op.value}'${op.workload === 'ttl' ? ` px ${op.ttlMs}` : ''}`
+    : op.f === 'pttl' ? `pttl ${op.pttlMs ?? '?'}`
     : op.f === 'incr' ? `incr${op.result === null ? '' : ` → ${op.result}`}`
     : op.f === 'append' ? `append '${op.token}'`
     : op.workload === 'append' ? `read [${op.tokens.join(' ')}]`

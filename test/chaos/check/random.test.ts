@@ -1,10 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AppendRead, CounterRead, HistoryRecord, Op, RegisterRead, RegisterWrite } from '../history.js';
+import type { AppendRead, CounterRead, HistoryRecord, Op, RegisterRead, RegisterWrite, TtlPttl, TtlRead, TtlWrite } from '../history.js';
 import { checkHistory, verdictLine } from './index.js';
 import { anomalyKinds } from './history-builder.js';
 import { isAcknowledged } from './ops.js';
 import { simulateHistory, type SimulationShape } from './simulated-history.js';
+import { clockMarginMs, neverExpiresMs } from './ttl.js';
 
 const shapeOf = (seed: number): SimulationShape => ({ slots: 2 + (seed % 6), opsPerSlot: 30, keysPerWorkload: 1 + (seed % 2), slowOpMaxMs: seed % 3 === 0 ? 3000 : 300 });
 
@@ -38,7 +39,7 @@ describe('the same random histories, corrupted, are caught', () => {
     let tried = 0;
     for (const seed of seeds) {
       const h = simulateHistory(seed, shapeOf(seed));
-      const writes = opsOf(h).filter((op): op is RegisterWrite => op.f === 'write' && isAcknowledged(op));
+      const writes = opsOf(h).filter((op): op is RegisterWrite => op.workload === 'register' && op.f === 'write' && isAcknowledged(op));
       const read = opsOf(h).find(
         (op): op is RegisterRead => op.workload === 'register' && op.f === 'read' && op.outcome === 'ok' && op.level === 'strong' && op.final !== true,
       );
@@ -57,7 +58,7 @@ describe('the same random histories, corrupted, are caught', () => {
     let tried = 0;
     for (const seed of seeds) {
       const h = simulateHistory(seed, shapeOf(seed));
-      const writes = opsOf(h).filter((op): op is RegisterWrite => op.f === 'write' && isAcknowledged(op));
+      const writes = opsOf(h).filter((op): op is RegisterWrite => op.workload === 'register' && op.f === 'write' && isAcknowledged(op));
       const old = writes.find((a) => writes.some((b) => b.key === a.key && a.completeMs < b.invokeMs));
       if (old === undefined) continue;
       tried++;
@@ -111,5 +112,56 @@ describe('the same random histories, corrupted, are caught', () => {
       assert.ok(kinds.includes('append/quorum:nonmonotonic-read') || kinds.includes('append/quorum:stale-read'), `seed ${seed}: ${kinds.join()}`);
     }
     assert.ok(tried >= 10, `only ${tried} seeds had two quorum reads by one process`);
+  });
+
+  // The simulated clocks are true, so for the timing checks the clock faults (which
+  // would make the checker skip them) are left out.
+  const trueClocks = (seed: number): HistoryRecord[] => simulateHistory(seed, shapeOf(seed)).filter((r) => !(r.type === 'nemesis' && r.fault === 'clock'));
+
+  it('a PTTL of -1 (a TTL lost)', () => {
+    let tried = 0;
+    for (const seed of seeds) {
+      const h = simulateHistory(seed, shapeOf(seed));
+      const read = opsOf(h).find((op): op is TtlPttl => op.f === 'pttl' && op.outcome === 'ok' && op.pttlMs !== null && op.pttlMs >= 0);
+      if (read === undefined) continue;
+      tried++;
+      const kinds = anomalyKinds(checkHistory(mutate(h, new Map([[read.index, { ...read, pttlMs: -1 }]]))));
+      assert.ok(kinds.includes(`ttl/${read.level}:ttl-lost`), `seed ${seed}: ${kinds.join()}`);
+    }
+    assert.ok(tried >= 30, `only ${tried} seeds had a PTTL with a TTL`);
+  });
+
+  it('a read of a value past its expiry', () => {
+    let tried = 0;
+    for (const seed of seeds) {
+      const h = trueClocks(seed);
+      const writes = opsOf(h).filter((op): op is TtlWrite => op.workload === 'ttl' && op.f === 'write' && op.outcome === 'ok' && op.ttlMs < neverExpiresMs);
+      let pair: [TtlRead, TtlWrite] | undefined;
+      for (const op of opsOf(h)) {
+        if (op.workload !== 'ttl' || op.f !== 'read' || op.outcome !== 'ok') continue;
+        const w = writes.find((x) => x.key === op.key && op.invokeMs > x.completeMs + x.ttlMs + clockMarginMs);
+        if (w !== undefined) pair = [op, w];
+      }
+      if (pair === undefined) continue;
+      const [read, w] = pair;
+      tried++;
+      const kinds = anomalyKinds(checkHistory(mutate(h, new Map([[read.index, { ...read, value: w.value }]]))));
+      assert.ok(kinds.includes(`ttl/${read.level}:expired-read`), `seed ${seed}: ${kinds.join()}`);
+    }
+    assert.ok(tried >= 30, `only ${tried} seeds had a read after an expiry`);
+  });
+
+  it('a final PTTL of a never-expiring key that finds it missing', () => {
+    let tried = 0;
+    for (const seed of seeds) {
+      const h = trueClocks(seed);
+      const acked = opsOf(h).find((op): op is TtlWrite => op.workload === 'ttl' && op.f === 'write' && isAcknowledged(op) && op.ttlMs >= neverExpiresMs);
+      if (acked === undefined) continue;
+      tried++;
+      const finals = opsOf(h).filter((op): op is TtlPttl => op.f === 'pttl' && op.final === true && op.key === acked.key);
+      const kinds = anomalyKinds(checkHistory(mutate(h, new Map(finals.map((f) => [f.index, { ...f, pttlMs: -2 }])))));
+      assert.ok(kinds.includes('ttl/strong:premature-expiry'), `seed ${seed}: ${kinds.join()}`);
+    }
+    assert.ok(tried >= 30, `only ${tried} seeds had a never-expiring key`);
   });
 });

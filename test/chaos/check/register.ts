@@ -23,6 +23,12 @@ export interface RegisterCheckOptions {
 
 export function checkRegister(ops: readonly RegisterHistoryOp[], failover: FailoverEvidence, options: RegisterCheckOptions = {}): CheckResult[] {
   const report = new WorkloadReport('register', ops);
+  checkRegisterKeys(ops, failover, report, options);
+  return report.results();
+}
+
+/** The register checks of `ops` (every key's), into `report`: the ttl workload's never-expiring keys use them too. */
+export function checkRegisterKeys(ops: readonly RegisterHistoryOp[], failover: FailoverEvidence, report: WorkloadReport, options: RegisterCheckOptions = {}): void {
   const writeOfValue = new Map<string, RegisterWrite>();
   for (const op of ops) {
     if (op.f !== 'write') continue;
@@ -46,7 +52,6 @@ export function checkRegister(ops: readonly RegisterHistoryOp[], failover: Failo
       checkFinalLosses(key, finalValue, writes, failover, report);
     }
   }
-  return report.results();
 }
 
 /** Which write each read saw, and which reads saw none that could explain them. */

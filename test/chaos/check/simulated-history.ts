@@ -11,8 +11,12 @@
 //   than their process's own writes and previous reads; eventual reads any prefix,
 //   sometimes plus a lost eventual write (what a doomed leader could show).
 // Final reads after everything see the whole log.
-import type { AppendOp, HistoryRecord, Level, Op, OpType, Workload } from '../history.js';
+// ttl keys expire by the true clock: a write's expiry is its instant plus its TTL (odd
+// keys get short TTLs, even ones a TTL that outlives the run), and a read at an instant
+// past that finds the key missing, on every node.
+import type { AppendOp, HistoryRecord, Level, Op, OpType, TtlWrite, Workload } from '../history.js';
 import { SeededRandom } from '../../../src/raft/rand.js';
+import { neverExpiresMs } from './ttl.js';
 
 export interface SimulationShape {
   readonly slots: number;
@@ -22,7 +26,12 @@ export interface SimulationShape {
   readonly slowOpMaxMs?: number;
 }
 
-type State = string | null | number | readonly string[];
+interface Expiring {
+  readonly value: string;
+  readonly expiresAtMs: number;
+}
+
+type State = string | null | number | readonly string[] | Expiring;
 
 interface Planned {
   /** Replaced once the log ran: a read gets its value, an INCR its result. */
@@ -34,7 +43,7 @@ interface Planned {
 }
 
 const nodes = ['n1', 'n2', 'n3'];
-const workloads: readonly Workload[] = ['register', 'counter', 'append'];
+const workloads: readonly Workload[] = ['register', 'counter', 'append', 'ttl'];
 const levels: readonly Level[] = ['strong', 'quorum', 'eventual'];
 
 export function simulateHistory(seed: number, shape: SimulationShape): HistoryRecord[] {
@@ -47,9 +56,12 @@ export function simulateHistory(seed: number, shape: SimulationShape): HistoryRe
   let process = 1_000_000;
   const finals: Op[] = [];
   for (const [key, state] of finalState) {
+    const workload = workloadOfKey(key);
     for (const node of nodes) {
-      const invokeMs = endMs + 100 + 10 * finals.length;
-      finals.push(readOp(workloadOfKey(key), state, { type: 'op', index: 0, process: process++, client: 0, final: true, node, level: 'strong', key, invokeMs, completeMs: invokeMs + 3, outcome: 'ok' }));
+      for (const f of workload === 'ttl' ? (['read', 'pttl'] as const) : (['read'] as const)) {
+        const invokeMs = endMs + 100 + 10 * finals.length;
+        finals.push(readOp(workload, f, state, invokeMs + 1, { type: 'op', index: 0, process: process++, client: 0, final: true, node, level: 'strong', key, invokeMs, completeMs: invokeMs + 3, outcome: 'ok' }));
+      }
     }
   }
   const ops = [...planned.map((p) => p.op), ...finals].sort((a, b) => a.invokeMs - b.invokeMs);
@@ -69,7 +81,7 @@ function planOperations(rnd: SeededRandom, shape: SimulationShape): Planned[] {
     let t = rnd.intBelow(5);
     for (let i = 0; i < shape.opsPerSlot; i++) {
       const workload = rnd.pick(workloads);
-      const key = `${workload}-${rnd.intBelow(shape.keysPerWorkload)}`;
+      const key = `${workload}-${rnd.intBelow(workload === 'ttl' ? 2 * shape.keysPerWorkload : shape.keysPerWorkload)}`;
       const long = rnd.chance(0.1);
       const invokeMs = t;
       const completeMs = t + (long ? rnd.intBelow(shape.slowOpMaxMs ?? 300) : rnd.intBelow(15));
@@ -98,6 +110,7 @@ function planOperations(rnd: SeededRandom, shape: SimulationShape): Planned[] {
       const op: Op =
         workload === 'register' ? (isWrite ? { ...base, outcome, workload, f: 'write', value } : { ...base, outcome, workload, f: 'read', value: null })
         : workload === 'counter' ? (isWrite ? { ...base, outcome, workload, f: 'incr', result: null } : { ...base, outcome, workload, f: 'read', value: null })
+        : workload === 'ttl' ? (isWrite ? { ...base, outcome, workload, f: 'write', value, ttlMs: ttlOfKey(key, rnd) } : rnd.chance(0.5) ? { ...base, outcome, workload, f: 'read', value: null } : { ...base, outcome, workload, f: 'pttl', pttlMs: null })
         : isWrite ? { ...base, outcome, workload, f: 'append', token: value }
         : { ...base, outcome, workload, f: 'read', tokens: [] };
       planned.push({ op, atMs: isWrite || outcome === 'ok' ? atMs : null, lost });
@@ -133,8 +146,10 @@ function runLog(rnd: SeededRandom, planned: readonly Planned[]): Map<string, Sta
   for (const p of events) {
     const op = p.op;
     const seen = position.get(op.process) ?? 0;
-    if (op.f !== 'read') {
-      const next = applyWrite(op, stateAt(op.key, length));
+    if (op.f !== 'read' && op.f !== 'pttl') {
+      // An ok write was stamped before its reply, even when it applies later (eventual).
+      const stampMs = op.outcome === 'ok' ? Math.min(p.atMs as number, op.completeMs) : (p.atMs as number);
+      const next = applyWrite(op, stateAt(op.key, length), stampMs);
       length++;
       const list = versions.get(op.key) ?? [];
       list.push({ length, state: next });
@@ -147,8 +162,8 @@ function runLog(rnd: SeededRandom, planned: readonly Planned[]): Map<string, Sta
     if (op.level !== 'eventual') position.set(op.process, at);
     let state = stateAt(op.key, at);
     const doomed = lostWrites.find((l) => l.op.key === op.key && l.op.invokeMs <= (p.atMs as number));
-    if (op.level === 'eventual' && doomed !== undefined && rnd.chance(0.3)) state = applyWrite(doomed.op, state);
-    p.op = readOp(op.workload, state, op);
+    if (op.level === 'eventual' && doomed !== undefined && rnd.chance(0.3)) state = applyWrite(doomed.op, state, doomed.op.invokeMs);
+    p.op = readOp(op.workload, op.f, state, p.atMs as number, op);
   }
   // Lost eventual increments still answered (with a value their leader computed).
   for (const l of lostWrites) if (l.op.f === 'incr') l.op = { ...l.op, result: 1 + rnd.intBelow(10) };
@@ -157,10 +172,10 @@ function runLog(rnd: SeededRandom, planned: readonly Planned[]): Map<string, Sta
   return finals;
 }
 
-function applyWrite(op: Op, state: State): State {
+function applyWrite(op: Op, state: State, atMs: number): State {
   switch (op.f) {
     case 'write':
-      return op.value;
+      return op.workload === 'ttl' ? { value: op.value, expiresAtMs: atMs + op.ttlMs } : op.value;
     case 'incr':
       return (state as number) + 1;
     case 'append':
@@ -171,13 +186,25 @@ function applyWrite(op: Op, state: State): State {
 }
 
 function initial(workload: Workload): State {
-  return workload === 'register' ? null : workload === 'counter' ? 0 : [];
+  return workload === 'register' || workload === 'ttl' ? null : workload === 'counter' ? 0 : [];
 }
 
-function readOp(workload: Workload, state: State, base: Omit<Op, 'workload' | 'f'>): Op {
+/** What a read of `f` at instant `atMs` answers in `state`. */
+function readOp(workload: Workload, f: Op['f'], state: State, atMs: number, base: Omit<Op, 'workload' | 'f'>): Op {
+  if (workload === 'ttl') {
+    // Expired once the clock is past the expiry time, as Redis has it.
+    const live = state === null ? null : (state as Expiring).expiresAtMs >= atMs ? (state as Expiring) : null;
+    if (f === 'pttl') return { ...base, workload, f, pttlMs: live === null ? -2 : live.expiresAtMs - atMs };
+    return { ...base, workload, f: 'read', value: live === null ? null : live.value };
+  }
   if (workload === 'register') return { ...base, workload, f: 'read', value: state as string | null };
   if (workload === 'counter') return { ...base, workload, f: 'read', value: (state as number) === 0 ? null : (state as number) };
   return { ...base, workload, f: 'read', tokens: state as readonly string[] };
+}
+
+/** Odd ttl keys expire within the run, even ones never. */
+function ttlOfKey(key: string, rnd: SeededRandom): TtlWrite['ttlMs'] {
+  return Number(key.slice(key.indexOf('-') + 1)) % 2 === 1 ? 20 + rnd.intBelow(400) : 2 * neverExpiresMs;
 }
 
 function workloadOfKey(key: string): Workload {

@@ -22,7 +22,9 @@ export function opValue(op: Op, max: number, brief: boolean): string {
   const quoted = (s: string): string => `"${shown(s, max)}"`;
   switch (op.f) {
     case 'write':
-      return quoted(op.value);
+      return op.workload === 'ttl' ? `${quoted(op.value)} px ${op.ttlMs}` : quoted(op.value);
+    case 'pttl':
+      return op.outcome !== 'ok' || op.pttlMs === null ? '?' : `${op.pttlMs} ms`;
     case 'incr':
       return op.result === null ? '?' : String(op.result);
     case 'append':

@@ -8,13 +8,14 @@ type Json = Readonly<Record<string, unknown>>;
 
 const RECORD_TYPES: ReadonlySet<unknown> = new Set(['meta', 'op', 'nemesis', 'leader']);
 const LEVELS: ReadonlySet<unknown> = new Set(['strong', 'quorum', 'eventual']);
-const WORKLOADS: ReadonlySet<unknown> = new Set(['register', 'counter', 'append']);
+const WORKLOADS: ReadonlySet<unknown> = new Set(['register', 'counter', 'append', 'ttl']);
 const OUTCOMES: ReadonlySet<unknown> = new Set(['ok', 'fail', 'info']);
 const FAULTS: ReadonlySet<unknown> = new Set(['kill', 'pause', 'partition', 'clock']);
 const OP_FUNCTIONS: Readonly<Record<string, readonly string[]>> = {
   register: ['write', 'read'],
   counter: ['incr', 'read'],
   append: ['append', 'read'],
+  ttl: ['write', 'read', 'pttl'],
 };
 
 const isNumber = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
@@ -58,6 +59,9 @@ function opProblem(r: Json): string | undefined {
     case 'counter:incr': return firstBadField(r, { result: isNullable(isNumber) });
     case 'counter:read': return firstBadField(r, { value: isNullable(isNumber) });
     case 'append:append': return firstBadField(r, { token: isString });
+    case 'ttl:write': return firstBadField(r, { value: isString, ttlMs: isCount });
+    case 'ttl:read': return firstBadField(r, { value: isNullable(isString) });
+    case 'ttl:pttl': return firstBadField(r, { pttlMs: isNullable(Number.isInteger) });
     default: return firstBadField(r, { tokens: isStringList });
   }
 }
