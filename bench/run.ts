@@ -1,6 +1,7 @@
 // Side-by-side benchmark: KeyMesh and a real redis-server, same machine, same run, same
 // load (redis-benchmark), then memory for a million keys. Appends the results to
-// bench/RESULTS.md.
+// bench/RESULTS.md. The throughput tests also drive bench/node-floor-server.ts, a Node
+// server that answers without doing any work: what no server on Node can beat here.
 //
 //   npm run bench                 full run: -n 200000, 1,000,000 keys
 //   npm run bench -- --quick      smoke run: -n 20000, 100,000 keys
@@ -18,7 +19,7 @@ import { appendResults, cpuModel, median } from './results.js';
 import { execFile, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { promisify } from 'node:util';
-import { infoField, procRssBytes, resp, RawConnection, startKeymesh, startRedis, type ServerProcess } from '../test/helpers/process.js';
+import { infoField, procRssBytes, resp, RawConnection, startKeymesh, startNodeFloor, startRedis, type ServerProcess } from '../test/helpers/process.js';
 import { loadKeys, runLoad, type LoadResult } from './loadgen.js';
 
 const run = promisify(execFile);
@@ -153,13 +154,16 @@ async function main(): Promise<void> {
   const keymeshArgs = durable ? [] : ['--persistence', 'no'];
   const targets: Target[] = [{ name: 'KeyMesh', start: () => startKeymesh({ args: keymeshArgs }) }];
   if (haveRedis) targets.push({ name: 'Redis', start: () => startRedis() });
+  // Throughput only: it holds no keys, so it has no memory figures.
+  const floor: Target = { name: 'Node floor', start: startNodeFloor };
   const command = `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`;
   console.log(`${command}: ${requests.toLocaleString('en-US')} requests, ${clients} clients, pipelines ${pipelines.join(' and ')}; ${keyCount.toLocaleString('en-US')} keys of ${valueBytes} bytes`);
 
   // test ("SET -P 1") → target → one result per round
   const perf = new Map<string, Map<string, LoadResult[]>>();
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? targets : [...targets].reverse();
+    const all = [...targets, floor];
+    const order = round % 2 === 0 ? all : all.reverse();
     for (const target of order) {
       const server = await target.start();
       try {
@@ -199,6 +203,13 @@ async function main(): Promise<void> {
       fmtMs(k.p99Ms), r ? fmtMs(r.p99Ms) : '—', ratio(k.p99Ms, r?.p99Ms),
     ];
   });
+  const floorRows = [...perf].map(([test, byTarget]) => {
+    const k = medianOf(byTarget.get('KeyMesh'))!;
+    const f = medianOf(byTarget.get('Node floor'))!;
+    const r = medianOf(byTarget.get('Redis'));
+    return [test, fmtInt(f.rps), ratio(f.rps, r?.rps), ratio(k.rps, f.rps), fmtMs(f.p99Ms), ratio(f.p99Ms, r?.p99Ms), ratio(k.p99Ms, f.p99Ms)];
+  });
+  const floorTable = table(['test', 'Node floor req/s', 'floor / Redis', 'KeyMesh / floor', 'floor p99 ms', 'floor / Redis', 'KeyMesh / floor'], floorRows);
   // Each round's ratios, to show the spread behind the medians.
   const roundRows = [...perf].map(([test, byTarget]) => {
     const k = byTarget.get('KeyMesh')!;
@@ -237,6 +248,10 @@ async function main(): Promise<void> {
     perfTable,
     '',
     roundTable,
+    '',
+    'The Node floor (bench/node-floor-server.ts) answers every request with a fixed reply and does no other work; the same load, in the same rounds:',
+    '',
+    floorTable,
     '',
     memTable,
     '',

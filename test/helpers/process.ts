@@ -20,6 +20,7 @@ export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** The CLI entry point; KEYMESH_BIN points the tests at another build. */
 export const keymeshBin = process.env['KEYMESH_BIN'] ?? join(repoRoot, 'bin', 'keymesh.js');
+const nodeFloorScript = join(repoRoot, 'dist', 'bench', 'node-floor-server.js');
 
 const readyTimeoutMs = 15_000;
 const stopTimeoutMs = 5_000;
@@ -274,6 +275,11 @@ export function startRedis(opts: { args?: string[]; command?: string } = {}): Pr
     command: opts.command ?? 'redis-server',
     args: (port) => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', ...extra],
   });
+}
+
+/** bench/node-floor-server.ts: Node's socket path with no command work, the benchmark's floor. */
+export function startNodeFloor(): Promise<ServerProcess> {
+  return ServerProcess.start({ name: 'node-floor', command: process.execPath, args: (port) => [nodeFloorScript, '--port', String(port)] });
 }
 
 /**
