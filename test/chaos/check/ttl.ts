@@ -24,12 +24,11 @@
 // - 'premature-expiry': a strong read found the key missing although an acknowledged
 //   write finished before the read began, and neither that write nor any write that may
 //   follow it in the log can have expired before the read completed (expiry ≥ invoke + ttl).
-import type { HistoryRecord, Level, RegisterWrite, TtlPttl, TtlRead, TtlWrite } from '../history.js';
+import type { CheckResult, HistoryRecord, Level, RegisterWrite, TtlPttl, TtlRead, TtlWrite } from '../history.js';
 import type { FailoverEvidence } from './failover.js';
 import { finishedBefore, groupBy, isAcknowledged, mayHaveHappened, showOp, type RegisterHistoryOp, type TtlHistoryOp } from './ops.js';
 import { checkRegisterKeys, type RegisterCheckOptions } from './register.js';
 import { WorkloadReport } from './report.js';
-import type { CheckResult } from '../history.js';
 
 /** A TTL at least this long outlives any run and any clock jump: such keys never expire in a run. */
 export const neverExpiresMs = 12 * 3600 * 1000;
@@ -45,8 +44,7 @@ export function checkTtl(ops: readonly TtlHistoryOp[], records: readonly History
   const longKeyOps: RegisterHistoryOp[] = [];
   for (const [key, keyOps] of groupBy(ops, (op) => op.key)) {
     const writes = keyOps.filter((op): op is TtlWrite => op.f === 'write');
-    for (const op of keyOps) if (op.f === 'pttl') checkPttl(op, writes, clocks, report);
-    // Never-expiring keys are registers; their GETs are checked with the register's.
+    // Never-expiring keys are registers: their writes and GETs get the register's checks.
     const neverExpires = writes.every((w) => w.outcome === 'fail' || w.ttlMs >= neverExpiresMs);
     if (neverExpires) {
       for (const op of keyOps) if (op.f !== 'pttl') longKeyOps.push(asRegisterOp(op));
@@ -54,8 +52,10 @@ export function checkTtl(ops: readonly TtlHistoryOp[], records: readonly History
       report.add('strong', 'expiringKeys');
     }
     for (const read of keyOps) {
-      if (read.f === 'write' || read.outcome !== 'ok' || (neverExpires && read.f === 'read')) continue;
-      if (read.f === 'read') checkReadValue(key, read, writes, clocks, report);
+      if (read.f === 'write' || read.outcome !== 'ok') continue;
+      if (read.f === 'pttl') checkPttl(read, writes, clocks, report);
+      else if (neverExpires) continue;
+      else checkReadValue(key, read, writes, clocks, report);
       if (read.level === 'strong' && (read.f === 'read' ? read.value === null : read.pttlMs === -2)) checkMissing(key, read, writes, clocks, report);
     }
   }
@@ -72,7 +72,7 @@ function asRegisterOp(op: TtlWrite | TtlRead): RegisterHistoryOp {
 }
 
 function checkPttl(read: TtlPttl, writes: readonly TtlWrite[], clocks: ClockFaults, report: WorkloadReport): void {
-  if (read.outcome !== 'ok' || read.pttlMs === null || read.pttlMs === -2) return;
+  if (read.pttlMs === null || read.pttlMs === -2) return;
   if (read.pttlMs === -1) {
     report.anomaly(read.level, { kind: 'ttl-lost', key: read.key, ops: [read.index], message: `${showOp(read)}: the key has no TTL, but every write to it set one` });
     return;
