@@ -62,8 +62,8 @@ export class HistoryBuilder {
     return this.op({ workload: 'ttl', f: 'read', value, final: true, node }, 1000, 'strong', key, this.finalSpan(), 'ok');
   }
 
-  nemesis(timeMs: number, fault: NemesisEvent['fault'], phase: NemesisEvent['phase'] = 'start'): this {
-    this.records.push({ type: 'nemesis', timeMs, phase, fault, nodes: ['n1'], detail: 'n1' });
+  nemesis(timeMs: number, fault: NemesisEvent['fault'], phase: NemesisEvent['phase'] = 'start', node = 'n1'): this {
+    this.records.push({ type: 'nemesis', timeMs, phase, fault, nodes: [node], detail: node });
     return this;
   }
 

@@ -95,6 +95,21 @@ describe('ttl checker: expiry anomalies', () => {
     assert.deepEqual(anomalyKinds(checkHistory(h.records)), ['ttl/strong:phantom', 'ttl/strong:phantom', 'ttl/strong:phantom']);
   });
 
+  it("a clock moved on another node while the value is read does not excuse an expired read; on the serving node it does", () => {
+    const late = 10 + 500 + clockMarginMs + 1;
+    const h = new HistoryBuilder()
+      .ttlWrite(1, 'strong', 's', 'a', 500, [0, 10])
+      .nemesis(late - 5, 'clock', 'start', 'n2')
+      .ttlRead(2, 'strong', 's', 'a', [late, late + 5]) // served by n1, whose clock is true
+      .nemesis(late + 10, 'clock', 'stop', 'n2')
+      .nemesis(late + 20, 'clock', 'start', 'n1')
+      .ttlRead(2, 'strong', 's', 'a', [late + 30, late + 35]) // n1's own clock may lag
+      .nemesis(late + 40, 'clock', 'stop', 'n1');
+    const results = checkHistory(h.records);
+    assert.deepEqual(anomalyKinds(results), ['ttl/strong:expired-read']);
+    assert.equal(results[0]!.anomalies[0]!.ops?.[0], 2);
+  });
+
   it('timing checks are skipped while a clock was moved, and resume once it is back', () => {
     const late = 10 + 500 + clockMarginMs + 1;
     const h = new HistoryBuilder()

@@ -11,19 +11,24 @@
 // - Reads of short-lived keys must name a value some write may have given the key
 //   ('phantom').
 // The remaining checks compare expiry times with the runner's clock. The runner and
-// the nodes share one machine's clock, so they hold while no node's clock is moved; a
-// check is skipped when a clock fault was active at any time in the span it reasons
-// about (the nemesis records a clock fault's end only once the node's clock is back).
+// the nodes share one machine's clock, so a check holds while the clocks it depends on
+// are true, and is skipped when a clock fault may have moved one of them (the nemesis
+// records a clock fault's end only once the node's clock is back).
 // A stamp lies within [invoke, complete] of an ok write (the node stamps a request it
 // has received, before it answers), at or after invoke for any other write, and before
-// the completion of any read that saw the write applied.
+// the completion of any read that saw the write applied. Any node may have stamped it
+// (the leader of the moment), so a stamp is trusted when no clock was moved in its span.
 // - 'expired-read': a GET returned the value of an ok write more than its TTL after the
-//   write completed: that value had expired on every node before the read began.
+//   write completed: the node that served it hides a value once its own clock passes
+//   the expiry, so with that clock and the stamp's true, it had expired before the read.
 // - 'ttl-too-long': PTTL answered more than any write the key can reflect has left,
-//   at most min(its completion if ok, the read's completion) + ttl − the read's invoke.
+//   at most min(its completion if ok, the read's completion) + ttl − the read's invoke;
+//   it depends on those writes' stamps and the serving node's clock.
 // - 'premature-expiry': a strong read found the key missing although an acknowledged
 //   write finished before the read began, and neither that write nor any write that may
 //   follow it in the log can have expired before the read completed (expiry ≥ invoke + ttl).
+//   A leader whose clock ran ahead may have deleted the key early, so this one needs every
+//   clock true from the first write's invoke to the read's completion.
 import type { CheckResult, HistoryRecord, Level, RegisterWrite, TtlPttl, TtlRead, TtlWrite } from '../history.js';
 import type { FailoverEvidence } from './failover.js';
 import { finishedBefore, groupBy, isAcknowledged, mayHaveHappened, showOp, type RegisterHistoryOp, type TtlHistoryOp } from './ops.js';
@@ -82,13 +87,13 @@ function checkPttl(read: TtlPttl, writes: readonly TtlWrite[], clocks: ClockFaul
     report.anomaly(read.level, { kind: 'phantom', key: read.key, ops: [read.index], message: `${showOp(read)}: no write to '${read.key}' was invoked before it completed` });
     return;
   }
-  const from = Math.min(...candidates.map((w) => w.invokeMs));
-  if (!clocks.trueThroughout(from, read.completeMs, report, read.level)) return;
+  const stampedBy = (w: TtlWrite): number => Math.min(w.outcome === 'ok' ? w.completeMs : Infinity, read.completeMs);
+  const trusted = clocks.trueOn(read.node, read.invokeMs, read.completeMs) && candidates.every((w) => clocks.trueEverywhere(w.invokeMs, stampedBy(w)));
+  if (!clocks.count(trusted, report, read.level)) return;
   let most = -Infinity;
   let source = candidates[0]!;
   for (const w of candidates) {
-    const stampedBy = Math.min(w.outcome === 'ok' ? w.completeMs : Infinity, read.completeMs);
-    const left = stampedBy + w.ttlMs - read.invokeMs;
+    const left = stampedBy(w) + w.ttlMs - read.invokeMs;
     if (left > most) {
       most = left;
       source = w;
@@ -117,7 +122,8 @@ function checkReadValue(key: string, read: TtlRead, writes: readonly TtlWrite[],
     return;
   }
   if (w.outcome !== 'ok') return; // stamped at an unknown time: its expiry is unknown
-  if (!clocks.trueThroughout(w.invokeMs, read.completeMs, report, read.level)) return;
+  const trusted = clocks.trueEverywhere(w.invokeMs, w.completeMs) && clocks.trueOn(read.node, read.invokeMs, read.completeMs);
+  if (!clocks.count(trusted, report, read.level)) return;
   if (read.invokeMs <= w.completeMs + w.ttlMs + clockMarginMs) return;
   report.anomaly(read.level, {
     kind: 'expired-read',
@@ -131,7 +137,7 @@ function checkMissing(key: string, read: TtlRead | TtlPttl, writes: readonly Ttl
   const before = writes.filter((w) => w.invokeMs < read.completeMs);
   if (before.length === 0) return;
   // The stamps that matter lie between the first write's invoke and the read's completion.
-  if (!clocks.trueThroughout(Math.min(...before.map((w) => w.invokeMs)), read.completeMs, report, read.level)) return;
+  if (!clocks.count(clocks.trueEverywhere(Math.min(...before.map((w) => w.invokeMs)), read.completeMs), report, read.level)) return;
   const aliveAt = read.completeMs + clockMarginMs;
   for (const w of before) {
     if (!isAcknowledged(w) || !finishedBefore(w, read) || w.invokeMs + w.ttlMs <= aliveAt) continue;
@@ -148,9 +154,9 @@ function checkMissing(key: string, read: TtlRead | TtlPttl, writes: readonly Ttl
   }
 }
 
-/** When some node's clock was moved: [start, end] of every clock fault, by the nemesis's records. */
+/** When which node's clock was moved: [start, end] of every clock fault, by the nemesis's records. */
 class ClockFaults {
-  private readonly spans: (readonly [number, number])[] = [];
+  private readonly spans: { readonly node: string; readonly start: number; readonly end: number }[] = [];
 
   constructor(records: readonly HistoryRecord[]) {
     const open = new Map<string, number>();
@@ -159,18 +165,27 @@ class ClockFaults {
       for (const node of r.nodes) {
         if (r.phase === 'start') open.set(node, r.timeMs);
         else {
-          this.spans.push([open.get(node) ?? -Infinity, r.timeMs]);
+          this.spans.push({ node, start: open.get(node) ?? -Infinity, end: r.timeMs });
           open.delete(node);
         }
       }
     }
-    for (const start of open.values()) this.spans.push([start, Infinity]);
+    for (const [node, start] of open) this.spans.push({ node, start, end: Infinity });
   }
 
-  /** Whether every node's clock was true throughout [from, to]; counts the expiry checks made and skipped. */
-  trueThroughout(from: number, to: number, report: WorkloadReport, level: Level): boolean {
-    const moved = this.spans.some(([start, end]) => start <= to && end >= from);
-    report.add(level, moved ? 'expiryChecksSkipped' : 'expiryChecks');
-    return !moved;
+  /** Whether no node's clock was moved at any time in [from, to]. */
+  trueEverywhere(from: number, to: number): boolean {
+    return !this.spans.some((f) => f.start <= to && f.end >= from);
+  }
+
+  /** Whether `node`'s clock was true throughout [from, to]. */
+  trueOn(node: string, from: number, to: number): boolean {
+    return !this.spans.some((f) => f.node === node && f.start <= to && f.end >= from);
+  }
+
+  /** Counts an expiry check as made or skipped; returns whether to make it. */
+  count(trusted: boolean, report: WorkloadReport, level: Level): boolean {
+    report.add(level, trusted ? 'expiryChecks' : 'expiryChecksSkipped');
+    return trusted;
   }
 }
