@@ -161,10 +161,8 @@ export class Wal {
   // The Raft core reads only this; the disk catches up at flush.
   private compactIndex: number;
   private compactTerm: number;
-  /** Entries compactIndex+1 ..= lastIndex. */
+  /** Entries compactIndex+1 ..= lastIndex, with each one's offset inside its segment. */
   private log: EntryTable;
-  /** Byte offset of each entry of `log` inside its segment (parallel array). */
-  private offsets: number[];
   /** Sorted by firstIndex; the last one receives appends. */
   private segments: Segment[];
 
@@ -206,7 +204,6 @@ export class Wal {
     this.compactIndex = state.compactIndex;
     this.compactTerm = state.compactTerm;
     this.log = state.log;
-    this.offsets = state.offsets;
     this.segments = state.segments;
     this.filesOnDisk = new Set(state.segments.map((s) => s.firstIndex));
     this.checkInvariants();
@@ -326,9 +323,8 @@ export class Wal {
         runOffset = 0;
       }
       encodeRecord(buf, pos, e);
-      this.offsets.push(seg.bytes);
+      this.log.push(e.term, buf, pos + RECORD_HEADER_BYTES, e.data.length, seg.bytes);
       seg.bytes += recBytes;
-      this.log.push(e.term, buf, pos + RECORD_HEADER_BYTES, e.data.length);
       pos += recBytes;
     }
     assert(seg !== undefined && pos === total && pos > runStart);
@@ -423,14 +419,13 @@ export class Wal {
     assert(fromIndex <= this.lastIndex + 1, `truncateSuffix(${fromIndex}) beyond last index ${this.lastIndex}`);
     if (fromIndex === this.lastIndex + 1) return this.flush({ sync: true });
     const at = fromIndex - this.compactIndex - 1;
-    const offset = this.offsets[at]!;
+    const offset = this.log.offset(at);
     const k = this.segmentOf(fromIndex);
     const seg = this.segments[k]!;
     const drop = this.segments.slice(k + 1).map((s) => s.firstIndex);
     this.segments.length = k + 1;
     seg.bytes = offset;
     this.log.truncate(at);
-    this.offsets.length = at;
     this.ops.push({ kind: 'truncate', seg: seg.firstIndex, offset, drop });
     this.checkInvariants();
     return this.flush({ sync: true });
@@ -458,10 +453,8 @@ export class Wal {
       assert(t === throughTerm, `compactPrefix: entry ${throughIndex} has term ${t}, snapshot says ${throughTerm}`);
       const n = throughIndex - this.compactIndex;
       this.log.dropFront(n);
-      this.offsets.splice(0, n);
     } else {
       this.log.clear();
-      this.offsets = [];
     }
     // A segment is covered when its last index (the next one's first - 1, or
     // the old last index for the tail) is <= throughIndex.
@@ -502,7 +495,6 @@ export class Wal {
   }
 
   private checkInvariants(): void {
-    assert(this.log.length === this.offsets.length);
     const seg0 = this.segments[0];
     // The segments must hold every in-memory entry; the first may also hold older ones.
     assert(this.log.length === 0 || (seg0 !== undefined && seg0.firstIndex <= this.compactIndex + 1));
@@ -782,7 +774,6 @@ interface RecoveredState {
   compactIndex: number;
   compactTerm: number;
   log: EntryTable;
-  offsets: number[];
   segments: Segment[];
 }
 
@@ -868,7 +859,6 @@ async function recover(walDir: string, repair: boolean, warn: (msg: string) => v
   }
 
   const log = new EntryTable();
-  const offsets: number[] = [];
   const segments: Segment[] = [];
   let expected = -1;
   let prevTerm = 0;
@@ -947,8 +937,7 @@ async function recover(walDir: string, repair: boolean, warn: (msg: string) => v
           damage = `entry ${expected} has term ${term}, older than compaction term ${compactTerm}`;
           break;
         }
-        log.push(term, buf, off + RECORD_HEADER_BYTES, r - RECORD_HEADER_BYTES);
-        offsets.push(off);
+        log.push(term, buf, off + RECORD_HEADER_BYTES, r - RECORD_HEADER_BYTES, off);
       }
       prevTerm = term;
       expected++;
@@ -975,10 +964,8 @@ async function recover(walDir: string, repair: boolean, warn: (msg: string) => v
     for (const s of segments) await unlinkIfExists(segmentPath(walDir, s.firstIndex));
     segments.length = 0;
     log.clear();
-    offsets.length = 0;
   }
-  assert(log.length === offsets.length);
-  return { compactIndex, compactTerm, log, offsets, segments };
+  return { compactIndex, compactTerm, log, segments };
 }
 
 /** True when `err` is the ENOSPC a full disk reports; callers map it to a client-facing error. */
