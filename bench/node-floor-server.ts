@@ -32,5 +32,3 @@ net
     socket.on('error', () => {});
   })
   .listen(port, '127.0.0.1');
-
-process.on('SIGTERM', () => process.exit(0));

@@ -95,10 +95,11 @@ export class EntryTable {
   /** Keeps the first `n` entries. */
   truncate(n: number): void {
     if (n >= this.count) return;
-    const end = this.head + this.count;
-    const keepChunks = n === 0 ? 0 : ((this.head + n - 1) >>> CHUNK_SHIFT) + 1;
-    // Let go of the payload buffers the cut entries held in the chunk that stays.
-    if (keepChunks > 0) this.chunks[keepChunks - 1]!.bufs.fill(undefined, (this.head + n) & MASK || CHUNK, Math.min(end - ((keepChunks - 1) << CHUNK_SHIFT), CHUNK));
+    const cut = this.head + n;
+    const keepChunks = n === 0 ? 0 : ((cut - 1) >>> CHUNK_SHIFT) + 1;
+    // Let go of the payload buffers the cut entries held in the chunk that stays (its
+    // slots past the old end are empty already).
+    if (keepChunks > 0 && (cut & MASK) !== 0) this.chunks[keepChunks - 1]!.bufs.fill(undefined, cut & MASK);
     for (let ci = keepChunks; ci < this.chunks.length; ci++) this.recycle(this.chunks[ci]!);
     this.chunks.length = keepChunks;
     this.count = n;
