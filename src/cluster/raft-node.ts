@@ -1109,7 +1109,26 @@ export class ClusterNode implements WritePath {
       ['raft_snapshots_installed', this.snapshotsInstalled],
       ['master_repl_offset', this.sm.appliedIndex],
     );
+    this.peerLinkFields(st.conf.voters.concat(st.conf.learners), fields);
     return fields;
+  }
+
+  /** One `raft_peerK` line per other member: the transport's counters, to see batching and loss. */
+  private peerLinkFields(members: readonly NodeId[], fields: [string, string | number][]): void {
+    const now = Date.now();
+    let k = 0;
+    for (const id of members) {
+      if (id === this.id) continue;
+      const l = this.net.linkStats?.(id);
+      if (l === undefined) continue;
+      const ago = l.lastContactMs === 0 ? -1 : Math.max(0, now - l.lastContactMs);
+      fields.push([
+        `raft_peer${k++}`,
+        `id=${id},link=${l.connected ? 'up' : 'down'},last_contact_ms_ago=${ago},msgs_sent=${l.messagesSent},bytes_sent=${l.bytesSent},` +
+          `socket_writes=${l.socketWrites},msgs_received=${l.messagesReceived},bytes_received=${l.bytesReceived},` +
+          `drops=${l.drops},reconnects=${l.reconnects},queue_bytes=${l.queueBytes}`,
+      ]);
+    }
   }
 
   /** CLUSTER INFO text. */

@@ -15,6 +15,13 @@ function client(port: number): Redis {
   return r;
 }
 
+/** The fields of INFO replication's `raft_peerK` line for `id`. */
+function peerLink(info: string, id: string): Map<string, string> {
+  const line = info.split('\r\n').find((l) => l.startsWith('raft_peer') && l.includes(`:id=${id},`));
+  assert.ok(line !== undefined, `no raft_peer line for ${id} in:\n${info}`);
+  return new Map(line.slice(line.indexOf(':') + 1).split(',').map((kv) => kv.split('=') as [string, string]));
+}
+
 /** Client and peer ports for `n` nodes n1…, and the --peers list naming them. */
 async function clusterPorts(n: number): Promise<{ ports: number[]; peerPorts: number[]; peers: string }> {
   const ports: number[] = [];
@@ -45,6 +52,17 @@ test('3 processes: replicate, fail over after SIGKILL of the leader, catch up af
     assert.equal(await c(2).call('GET', 'k'), 'v');
     const leaderId = /raft_leader_id:(n\d)/.exec(String(await c0.call('CLUSTER', 'INFO')))![1]!;
     const li = Number(leaderId.slice(1)) - 1;
+    // The leader's transport counters for each follower: entries went out, acknowledgements came back.
+    const before = String(await c(li).call('INFO', 'replication'));
+    for (let i = 0; i < 3; i++) {
+      if (i === li) continue;
+      const link = peerLink(before, `n${i + 1}`);
+      assert.equal(link.get('link'), 'up');
+      assert.ok(Number(link.get('msgs_sent')) > 0 && Number(link.get('bytes_sent')) > Number(link.get('msgs_sent')), before);
+      assert.ok(Number(link.get('socket_writes')) > 0 && Number(link.get('socket_writes')) <= Number(link.get('msgs_sent')), before);
+      assert.ok(Number(link.get('msgs_received')) > 0 && Number(link.get('bytes_received')) > 0, before);
+      assert.equal(link.get('drops'), '0');
+    }
     procs[li]!.signal('SIGKILL');
     await procs[li]!.exited();
     const survivor = (li + 1) % 3;
@@ -61,6 +79,12 @@ test('3 processes: replicate, fail over after SIGKILL of the leader, catch up af
     await waitFor(async () => (await rc.call('GET', 'k2')) === 'v2', 'the restarted node caught up', 8000);
     assert.equal(await rc.call('GET', 'k'), 'v');
     assert.doesNotMatch(await errorOf(rc.call('CLUSTER', 'NODES')), /^ERR/);
+    // The new leader lost its link to the killed node and dialled it again after the restart.
+    const newLeader = Number(/raft_leader_id:n(\d)/.exec(String(await sc.call('CLUSTER', 'INFO')))![1]) - 1;
+    const after = String(await c(newLeader).call('INFO', 'replication'));
+    const link = peerLink(after, leaderId);
+    assert.equal(link.get('link'), 'up', after);
+    assert.ok(Number(link.get('reconnects')) >= 1, after);
   } finally {
     for (const r of clients) r.disconnect();
     for (const p of procs) await p.stop({ allowCrash: true });

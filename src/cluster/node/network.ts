@@ -27,7 +27,16 @@ export interface PeerEndpoint {
 
 export interface PeerLinkStats {
   readonly connected: boolean;
+  /** Wall-clock ms of the last frame received from the peer; 0 = never. */
   readonly lastContactMs: number;
+  readonly messagesSent: number;
+  readonly bytesSent: number;
+  readonly messagesReceived: number;
+  readonly bytesReceived: number;
+  readonly socketWrites: number;
+  readonly drops: number;
+  readonly reconnects: number;
+  readonly queueBytes: number;
 }
 
 export interface PeerNetwork {

@@ -97,6 +97,8 @@ export interface PeerStats {
   readonly bytesSent: number;
   readonly messagesReceived: number;
   readonly bytesReceived: number;
+  /** Corked writes handed to the sockets (outbound flushes and inbound reply batches): the syscalls behind the messages. */
+  readonly socketWrites: number;
   /** Messages dropped because the peer's queue was full or a frame was too large. */
   readonly drops: number;
   /** Messages dropped by injected faults. */
@@ -173,6 +175,7 @@ interface MutablePeerStats {
   bytesSent: number;
   messagesReceived: number;
   bytesReceived: number;
+  socketWrites: number;
   drops: number;
   faultDrops: number;
   reconnects: number;
@@ -181,7 +184,7 @@ interface MutablePeerStats {
 }
 
 function emptyPeerStats(): MutablePeerStats {
-  return { messagesSent: 0, bytesSent: 0, messagesReceived: 0, bytesReceived: 0, drops: 0, faultDrops: 0, reconnects: 0, lastContactMs: 0, lastError: null };
+  return { messagesSent: 0, bytesSent: 0, messagesReceived: 0, bytesReceived: 0, socketWrites: 0, drops: 0, faultDrops: 0, reconnects: 0, lastContactMs: 0, lastError: null };
 }
 
 /** Everything this node keeps about one peer: the outbound connection, its queue and the counters. */
@@ -471,6 +474,7 @@ export class PeerTransport {
     assert.ok(peer.tcpOpen, 'verified before the connection opened');
     let budget = this.limits.socketWriteBytesMax - s.writableLength;
     if (budget <= 0) return; // 'drain' flushes
+    peer.stats.socketWrites++;
     s.cork();
     while (budget > 0) {
       const f = peer.queue.shift();
@@ -776,13 +780,14 @@ export class PeerTransport {
       s.destroy();
       return;
     }
+    const peer = c.peer === null ? undefined : this.peers.get(c.peer);
     if (!c.corked) {
       c.corked = true;
       s.cork();
       process.nextTick(uncorkInbound, c);
+      if (peer !== undefined) peer.stats.socketWrites++;
     }
     s.write(bytes);
-    const peer = c.peer === null ? undefined : this.peers.get(c.peer);
     if (peer !== undefined) {
       peer.stats.messagesSent++;
       peer.stats.bytesSent += bytes.length;
