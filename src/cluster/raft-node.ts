@@ -42,6 +42,7 @@ import type { FsyncPolicy } from './durable-write-path.js';
 import type { Expirer } from './expirer.js';
 import { decodeLogCommand, encodeLogCommand } from './log-codec.js';
 import { formatPeer, parsePeer, type PeerAddress } from './node/peers.js';
+import { clusterInfoText, clusterNodesText, replicationFields, type InfoField, type NodeReport } from './node/status-report.js';
 import type { ForwardRequest, PeerEndpoint, PeerNetwork } from './node/network.js';
 import { RaftLogStorage } from './raft-log-storage.js';
 import type { StateMachine } from './state-machine.js';
@@ -1074,117 +1075,38 @@ export class ClusterNode implements WritePath {
     return this.soft.leaderId;
   }
 
-  /** INFO replication fields (Redis's names where they fit). */
-  info(): [string, string | number][] {
-    const st = this.raft.status();
-    const leading = st.role === 'leader';
-    const fields: [string, string | number][] = [['role', leading ? 'master' : 'slave']];
-    if (!leading) {
-      const leader = st.leaderId === null ? undefined : this.addresses.get(st.leaderId);
-      const up = leader !== undefined && this.linkState(leader.id, st.leaderId) === 'connected';
-      fields.push(['master_host', leader?.host ?? '?'], ['master_port', leader?.port ?? 0], ['master_link_status', up ? 'up' : 'down']);
-    }
-    const followers = [...st.progress].filter(([id]) => id !== this.id);
-    fields.push(['connected_slaves', followers.length]);
-    followers.forEach(([id, pr], k) => {
-      const a = this.addresses.get(id);
-      fields.push([`slave${k}`, `id=${id},ip=${a?.host ?? '?'},port=${a?.port ?? 0},state=${pr.state},match=${pr.match},lag=${st.lastIndex - pr.match}`]);
-    });
-    fields.push(
-      ['raft_node_id', this.id],
-      ['raft_role', st.role],
-      ['raft_leader_id', st.leaderId ?? ''],
-      ['raft_term', st.term],
-      ['raft_commit_index', st.commit],
-      ['raft_applied_index', this.sm.appliedIndex],
-      ['raft_last_index', st.lastIndex],
-      ['raft_voters', st.conf.voters.join(',')],
-      ['raft_learners', st.conf.learners.join(',')],
-      ['raft_forwarded_writes', this.forwardedWrites],
-      ['raft_early_acked_writes', this.earlyAckedWrites],
-      ['raft_leader_changes', this.leaderChanges],
-      ['raft_snapshot_index', this.storage.snapshot().meta.index],
-      ['raft_log_first_index', this.storage.firstIndex()],
-      ['raft_snapshots_taken', this.snapshotsTaken],
-      ['raft_snapshots_installed', this.snapshotsInstalled],
-      ['master_repl_offset', this.sm.appliedIndex],
-    );
-    this.peerLinkFields(st.conf.voters.concat(st.conf.learners), fields);
-    return fields;
-  }
-
-  /** One `raft_peerK` line per other member: the transport's counters, to see batching and loss. */
-  private peerLinkFields(members: readonly NodeId[], fields: [string, string | number][]): void {
-    const now = Date.now();
-    let k = 0;
-    for (const id of members) {
-      if (id === this.id) continue;
-      const l = this.net.linkStats?.(id);
-      if (l === undefined) continue;
-      const ago = l.lastContactMs === 0 ? -1 : Math.max(0, now - l.lastContactMs);
-      fields.push([
-        `raft_peer${k++}`,
-        `id=${id},link=${l.connected ? 'up' : 'down'},last_contact_ms_ago=${ago},msgs_sent=${l.messagesSent},bytes_sent=${l.bytesSent},` +
-          `socket_writes=${l.socketWrites},msgs_received=${l.messagesReceived},bytes_received=${l.bytesReceived},` +
-          `drops=${l.drops},reconnects=${l.reconnects},queue_bytes=${l.queueBytes}`,
-      ]);
-    }
+  /** INFO replication fields. */
+  info(): InfoField[] {
+    return replicationFields(this.report());
   }
 
   /** CLUSTER INFO text. */
   clusterInfo(): string {
-    const st = this.raft.status();
-    const lines: [string, string | number][] = [
-      ['cluster_enabled', 1],
-      ['cluster_state', st.leaderId === null || this.failure !== null ? 'fail' : 'ok'],
-      ['cluster_known_nodes', st.conf.voters.length + st.conf.learners.length],
-      ['cluster_size', st.conf.voters.length],
-      ['cluster_current_epoch', st.term],
-      ['cluster_my_epoch', st.term],
-      ['raft_node_id', this.id],
-      ['raft_role', st.role],
-      ['raft_leader_id', st.leaderId ?? ''],
-      ['raft_commit_index', st.commit],
-      ['raft_applied_index', this.sm.appliedIndex],
-      ['raft_last_index', st.lastIndex],
-    ];
-    return lines.map(([k, v]) => `${k}:${v}\r\n`).join('');
+    return clusterInfoText(this.report());
   }
 
-  /**
-   * CLUSTER NODES, one line per member in Redis's layout
-   * (`id addr@peerport flags leader-id ping-sent pong-recv epoch link-state`) followed by
-   * Raft fields; match and lag are known on the leader only.
-   */
+  /** CLUSTER NODES text. */
   clusterNodes(): string {
-    const st = this.raft.status();
-    const members = [...st.conf.voters.map((id) => [id, 'voter'] as const), ...st.conf.learners.map((id) => [id, 'learner'] as const)];
-    let out = '';
-    for (const [id, kind] of members) {
-      const a = this.addresses.get(id);
-      const flags: string[] = [];
-      if (id === this.id) flags.push('myself');
-      flags.push(id === st.leaderId ? 'leader' : kind === 'learner' ? 'learner' : 'follower');
-      const link = this.linkState(id, st.leaderId);
-      const pr = st.progress.get(id);
-      const raft = [`term=${st.term}`];
-      if (id === this.id) raft.push(`commit=${st.commit}`, `applied=${this.sm.appliedIndex}`, `last=${st.lastIndex}`);
-      if (pr !== undefined) raft.push(`match=${pr.match}`, `lag=${st.lastIndex - pr.match}`);
-      const addr = a === undefined ? ':0@0' : `${a.host}:${a.port}@${a.peerPort}`;
-      out += `${id} ${addr} ${flags.join(',')} ${st.leaderId ?? '-'} 0 0 ${st.term} ${link} ${raft.join(' ')}\n`;
-    }
-    return out;
+    return clusterNodesText(this.report());
   }
 
-  /**
-   * As CLUSTER NODES shows it. Followers talk only to the leader, so between two
-   * followers an idle link is normal and shown as `idle`, not as a failure.
-   */
-  private linkState(id: NodeId, leaderId: NodeId | null): string {
-    if (id === this.id) return 'connected';
-    const stats = this.net.linkStats?.(id);
-    if (stats === undefined || stats.connected) return 'connected';
-    return this.soft.role === 'leader' || id === leaderId ? 'disconnected' : 'idle';
+  private report(): NodeReport {
+    return {
+      id: this.id,
+      raft: this.raft.status(),
+      applied: this.sm.appliedIndex,
+      addresses: this.addresses,
+      link: (peer) => this.net.linkStats?.(peer),
+      failed: this.failure !== null,
+      forwardedWrites: this.forwardedWrites,
+      earlyAckedWrites: this.earlyAckedWrites,
+      leaderChanges: this.leaderChanges,
+      snapshotIndex: this.storage.snapshot().meta.index,
+      logFirstIndex: this.storage.firstIndex(),
+      snapshotsTaken: this.snapshotsTaken,
+      snapshotsInstalled: this.snapshotsInstalled,
+      nowMs: Date.now(),
+    };
   }
 
   // ---- failure and shutdown ----------------------------------------------------------
