@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { ReplyMode } from '../../protocol/reply.js';
 import type { Message, NodeId } from '../../raft/types.js';
-import { ForwardError, PeerTransport } from '../transport/peer-transport.js';
+import { ForwardError, PeerTransport, type PeerStats } from '../transport/peer-transport.js';
 import type { PeerAddress } from './peers.js';
 
 /** A client command carried from a follower to the leader. */
@@ -25,19 +25,11 @@ export interface PeerEndpoint {
   readonly port: number;
 }
 
-export interface PeerLinkStats {
-  readonly connected: boolean;
-  /** Wall-clock ms of the last frame received from the peer; 0 = never. */
-  readonly lastContactMs: number;
-  readonly messagesSent: number;
-  readonly bytesSent: number;
-  readonly messagesReceived: number;
-  readonly bytesReceived: number;
-  readonly socketWrites: number;
-  readonly drops: number;
-  readonly reconnects: number;
-  readonly queueBytes: number;
-}
+/** The transport's counters for one peer that INFO and CLUSTER NODES show. */
+export type PeerLinkStats = Pick<
+  PeerStats,
+  'connected' | 'lastContactMs' | 'messagesSent' | 'bytesSent' | 'messagesReceived' | 'bytesReceived' | 'socketWrites' | 'drops' | 'reconnects' | 'queueBytes'
+>;
 
 export interface PeerNetwork {
   /** Listens for peers; resolves to the bound peer port. */
