@@ -30,7 +30,7 @@ import { replyIndependentOfKeyspace } from '../commands/keyspace-independent-rep
 import type { LogCommand } from '../commands/types.js';
 import { Reply, type ReplyMode } from '../protocol/reply.js';
 import { RaftNode, defaultRaftConfig, SeededRandom, applyConfChange, decodeConfChange, isVoter } from '../raft/index.js';
-import type { ConfState, Entry, Message, NodeId, ReadState, Ready, Role, Snapshot, SoftState } from '../raft/types.js';
+import type { ConfState, Entry, Message, NodeId, Ready, Role, Snapshot, SoftState } from '../raft/types.js';
 import { removeSnapshotTemps, retain } from '../storage/snapshot-file.js';
 import { prescanWal } from '../storage/wal-prescan.js';
 import { installSnapshot, loadNewestSnapshot, writeSnapshot } from './node/snapshots.js';
@@ -42,6 +42,7 @@ import type { FsyncPolicy } from './durable-write-path.js';
 import type { Expirer } from './expirer.js';
 import { decodeLogCommand, encodeLogCommand } from './log-codec.js';
 import { formatPeer, parsePeer, type PeerAddress } from './node/peers.js';
+import { AppliedWaits, ReadIndexRequests } from './node/read-waits.js';
 import { clusterInfoText, clusterNodesText, replicationFields, type InfoField, type NodeReport } from './node/status-report.js';
 import type { ForwardRequest, PeerEndpoint, PeerNetwork } from './node/network.js';
 import { RaftLogStorage } from './raft-log-storage.js';
@@ -125,19 +126,6 @@ interface SinkWrites {
 
 type ForwardResult = { readonly text: string } | { readonly err: unknown };
 
-interface AppliedWaiter {
-  readonly index: number;
-  readonly deadlineMs: number;
-  readonly resolve: (err: string | null) => void;
-}
-
-interface ReadBatch {
-  readonly ctx: string;
-  readonly deadlineMs: number;
-  retryAtMs: number;
-  readonly waiters: ((r: number | string) => void)[];
-}
-
 /** Election timeout and heartbeat, in ticks (about 0.5–1 s and 100 ms at the default 50 ms tick). */
 const electionTimeoutTicks = 10;
 const heartbeatIntervalTicks = 2;
@@ -214,10 +202,8 @@ export class ClusterNode implements WritePath {
   private readonly pending = new Map<number, Pending>();
   private awaitingLeader: AwaitingLeader[] = [];
   private readonly sinkWrites = new Map<ReplySink, SinkWrites>();
-  private appliedWaiters: AppliedWaiter[] = [];
-  private readonly readBatches = new Map<string, ReadBatch>();
-  private openReadBatch: ReadBatch | null = null;
-  private readSeq = 0;
+  private readonly appliedWaits: AppliedWaits;
+  private readonly reads: ReadIndexRequests;
   private soft: SoftState = { role: 'follower', leaderId: null, term: 0 };
   private tickTimer: NodeJS.Timeout | undefined;
   /** performance.now() of the last tick accounted for. */
@@ -270,6 +256,22 @@ export class ClusterNode implements WritePath {
     };
     this.raft = new RaftNode(cfg, storage);
     storage.onBackgroundError = (err) => this.fail(err);
+    const applied = (): number => this.sm.appliedIndex;
+    this.appliedWaits = new AppliedWaits(applied, this.clusterWaitMs);
+    this.reads = new ReadIndexRequests({
+      nodeId: this.id,
+      request: (ctx) => {
+        if (this.closed || this.failure !== null) return;
+        this.raft.readIndex(ctx);
+        this.schedule();
+      },
+      waitMs: this.clusterWaitMs,
+      retryMs: this.electionTimeoutMs,
+      appliedWaits: this.appliedWaits,
+      applied,
+      situation: () => this.leaderSituation(),
+      now: () => performance.now(),
+    });
   }
 
   /** Opens (bootstrapping on first start) the node's log in `dir` and starts it. */
@@ -377,7 +379,7 @@ export class ClusterNode implements WritePath {
       if (!sendFirst) this.net.send(rd.messages);
       if (this.pending.size > 0 && rd.entriesToPersist.length > 0) this.ackAppendedEntries(rd.entriesToPersist);
       this.applyEntries(rd.committedEntries);
-      this.serveReads(rd.readStates);
+      this.reads.serve(rd.readStates);
       this.raft.advance(rd);
       this.inReady = false;
       this.schedule();
@@ -426,7 +428,7 @@ export class ClusterNode implements WritePath {
       this.replyNow(p.sink, false, 'CLUSTERDOWN Leadership changed while the write was in flight; it may or may not have been applied');
       this.localAnswered(p);
     }
-    this.releaseAppliedWaiters();
+    this.appliedWaits.release();
     this.log.info({ index: meta.index, term: meta.term, bytes: file.bytes, keys: this.sm.keyspace.size }, 'installed a snapshot from the leader');
     await retain(this.opts.dir, snapshotsKept);
   }
@@ -498,7 +500,7 @@ export class ClusterNode implements WritePath {
     }
     if (ss.leaderId !== null && this.awaitingLeader.length > 0) setImmediate(() => this.rerouteAwaiting(performance.now()));
     // Reads queued while leaderless are asked again of the new leader.
-    if (ss.leaderId !== null) for (const b of this.readBatches.values()) b.retryAtMs = 0;
+    if (ss.leaderId !== null) this.reads.leaderKnown();
   }
 
   private applyEntries(entries: readonly Entry[]): void {
@@ -524,7 +526,7 @@ export class ClusterNode implements WritePath {
       else if (mine !== undefined) mine.sink.replyReady();
       if (mine !== undefined) this.localAnswered(mine);
     }
-    if (this.appliedWaiters.length > 0) this.releaseAppliedWaiters();
+    this.appliedWaits.release();
     if (entries.length > 0) this.maybeSnapshot();
   }
 
@@ -833,9 +835,9 @@ export class ClusterNode implements WritePath {
       case 'eventual':
         return null;
       case 'quorum':
-        return this.sm.appliedIndex >= s.observed ? null : this.waitApplied(s.observed);
+        return this.sm.appliedIndex >= s.observed ? null : this.appliedWaits.wait(s.observed, performance.now());
       case 'strong':
-        return this.readIndex().then((r) => {
+        return this.reads.request().then((r) => {
           if (typeof r === 'string') return r;
           if (r > s.observed) s.observed = r;
           return null;
@@ -843,83 +845,11 @@ export class ClusterNode implements WritePath {
     }
   }
 
-  /** A read index confirmed by the leader and applied here; reads of one turn share one. */
-  private readIndex(): Promise<number | string> {
-    return new Promise((resolve) => {
-      let b = this.openReadBatch;
-      if (b === null) {
-        const now = performance.now();
-        const batch: ReadBatch = { ctx: `${this.id}:${++this.readSeq}`, deadlineMs: now + this.clusterWaitMs, retryAtMs: 0, waiters: [] };
-        this.openReadBatch = b = batch;
-        this.readBatches.set(batch.ctx, batch);
-        setImmediate(() => {
-          this.openReadBatch = null;
-          this.issueRead(batch, performance.now());
-        });
-      }
-      b.waiters.push(resolve);
-    });
-  }
-
-  private issueRead(b: ReadBatch, now: number): void {
-    if (this.closed || this.failure !== null) return;
-    b.retryAtMs = now + this.electionTimeoutMs;
-    // A refusal (no leader yet) is retried on the next leader change or timeout.
-    this.raft.readIndex(b.ctx);
-    this.schedule();
-  }
-
-  private serveReads(states: readonly ReadState[]): void {
-    for (const rs of states) {
-      const b = this.readBatches.get(rs.ctx);
-      if (b === undefined) continue;
-      this.readBatches.delete(rs.ctx);
-      const index = rs.index;
-      const done = (err: string | null): void => {
-        for (const w of b.waiters) w(err ?? index);
-      };
-      if (this.sm.appliedIndex >= index) done(null);
-      else void this.waitApplied(index).then(done);
-    }
-  }
-
-  private waitApplied(index: number): Promise<string | null> {
-    if (this.sm.appliedIndex >= index) return Promise.resolve(null);
-    return new Promise((resolve) => {
-      this.appliedWaiters.push({ index, deadlineMs: performance.now() + this.clusterWaitMs, resolve });
-    });
-  }
-
-  private releaseAppliedWaiters(): void {
-    const applied = this.sm.appliedIndex;
-    const keep: AppliedWaiter[] = [];
-    for (const w of this.appliedWaiters) {
-      if (w.index <= applied) w.resolve(null);
-      else keep.push(w);
-    }
-    this.appliedWaiters = keep;
-  }
-
   private expireWaits(now: number): void {
     if (this.awaitingLeader.length > 0) this.rerouteAwaiting(now);
     if (this.pending.size > 0) this.expirePending(now);
-    if (this.appliedWaiters.length > 0) {
-      const keep: AppliedWaiter[] = [];
-      for (const w of this.appliedWaiters) {
-        if (now < w.deadlineMs) keep.push(w);
-        else w.resolve(`CLUSTERDOWN This node has not applied the log up to index ${w.index} within ${this.clusterWaitMs} ms (applied: ${this.sm.appliedIndex})`);
-      }
-      this.appliedWaiters = keep;
-    }
-    for (const b of this.readBatches.values()) {
-      if (now >= b.deadlineMs) {
-        this.readBatches.delete(b.ctx);
-        const err = `CLUSTERDOWN The read could not be confirmed with a leader within ${this.clusterWaitMs} ms (${this.leaderSituation()})`;
-        for (const w of b.waiters) w(err);
-      } else if (now >= b.retryAtMs && this.openReadBatch !== b) {
-        this.issueRead(b, now);
-      }
-    }
+    this.appliedWaits.expire(now);
+    this.reads.expire(now);
   }
 
   /**
@@ -1152,10 +1082,8 @@ export class ClusterNode implements WritePath {
     clearInterval(this.syncTimer);
     const bye = 'CLUSTERDOWN This node is shutting down; the write may or may not have been applied';
     this.abandonWrites(bye);
-    for (const w of this.appliedWaiters) w.resolve(bye);
-    this.appliedWaiters = [];
-    for (const b of this.readBatches.values()) for (const w of b.waiters) w(bye);
-    this.readBatches.clear();
+    this.appliedWaits.abandon(bye);
+    this.reads.abandon(bye);
     await this.net.close();
     if (this.snapshotting !== null) await this.snapshotting.catch(() => undefined);
     await this.persisting;
