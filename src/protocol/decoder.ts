@@ -19,11 +19,6 @@ import { ProtocolError } from './errors.js';
 import { splitInlineArgs } from './inline.js';
 import { latin1 } from './latin1.js';
 
-/** Arguments reserved up front from a multibulk header; beyond this the array grows as they arrive. */
-const presizedArgsMax = 1024;
-/** The argv between requests; never handed out or written to. */
-const noArgs: string[] = [];
-
 export interface DecoderLimits {
   /** proto-max-bulk-len, default 512 MiB */
   maxBulkBytes: number;
@@ -140,9 +135,7 @@ export class RequestDecoder {
 
   /** The multibulk being decoded: arguments still to come (0 between requests), and those decoded so far. */
   private argsLeft = 0;
-  private argv: string[] = noArgs;
-  /** Arguments of the current multibulk decoded so far (argv's next index). */
-  private argc = 0;
+  private argv: string[] = [];
   /** Decoded argument bytes of the unfinished request, counted against the query buffer limit. */
   private argvBytes = 0;
   /** Length of the bulk whose data comes next, or -1 when its `$` header comes next. */
@@ -243,7 +236,7 @@ export class RequestDecoder {
       }
       if (!this.bulks()) return null;
       const argv = this.argv;
-      this.argv = noArgs;
+      this.argv = [];
       this.argvBytes = 0;
       this.lastWasInline = false;
       return argv;
@@ -282,11 +275,6 @@ export class RequestDecoder {
     if (n > 0) {
       this.argsLeft = n;
       this.bulkLen = -1;
-      // Sized from the header, as Redis sizes c->argv: an array grown by push from []
-      // takes a 17-slot backing store on its first push, the largest allocation of a
-      // small request. A header cannot make us reserve much for arguments never sent.
-      this.argv = n <= presizedArgsMax ? new Array<string>(n) : [];
-      this.argc = 0;
     }
     return true;
   }
@@ -315,10 +303,7 @@ export class RequestDecoder {
       }
       // The length came from the header; the CRLF after the data only confirms the framing.
       if (buf[dataEnd] !== CR || buf[dataEnd + 1] !== LF) throw new ProtocolError('expected CRLF after bulk data');
-      const arg = latin1(buf, start, dataEnd);
-      if (this.argc < this.argv.length) this.argv[this.argc] = arg;
-      else this.argv.push(arg);
-      this.argc++;
+      this.argv.push(latin1(buf, start, dataEnd));
       this.argvBytes += len;
       this.pos = dataEnd + 2;
       this.bulkLen = -1;
