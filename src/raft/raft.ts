@@ -263,6 +263,17 @@ export class RaftNode {
         // Granted pre-votes carry the term the pre-candidate will campaign at.
       } else if (m.type === 'Append' || m.type === 'Heartbeat' || m.type === 'Snapshot') {
         this.becomeFollower(m.term, m.from);
+      } else if (m.type === 'Vote' && this.role !== 'leader') {
+        // Raft's rule (Figure 2): the election timer restarts when we grant a vote or hear
+        // from a leader, not when a candidate merely shows a higher term. Restarting it
+        // here would let a candidate that cannot win (its log is behind ours) keep us, who
+        // could, from ever timing out whenever its clock runs faster: without PreVote two
+        // voters then livelock (simulator seed 90568). A granted vote restarts it below.
+        const elapsed = this.electionElapsed;
+        const timeout = this.randomizedElectionTimeout;
+        this.becomeFollower(m.term, null);
+        this.electionElapsed = elapsed;
+        this.randomizedElectionTimeout = timeout;
       } else {
         this.becomeFollower(m.term, null);
       }

@@ -66,6 +66,29 @@ describe('leader election (Raft §5.2)', () => {
     assert.equal(b.status().term, 9, 'a higher term is adopted even when the vote is denied');
   });
 
+  it('a vote request it denies does not restart the election timer (Figure 2), so a candidate that cannot win cannot starve one that can', () => {
+    // Simulator seed 90568: two voters, the one behind with a faster clock. Each of its
+    // campaigns showed the other a higher term, and restarting the timer there meant
+    // the voter with the longer log never timed out: no leader, ever.
+    const net = new Net(['a', 'b', 'c'], noPreVote);
+    net.elect('a');
+    net.setDrop((m) => m.to === 'c' || m.from === 'c');
+    assert.ok(net.raft('a').propose(new Uint8Array([1])).ok);
+    net.deliver();
+    const longest = net.raft('b').status().lastIndex;
+    assert.ok(net.raft('c').status().lastIndex < longest, 'c missed the last entry');
+    // a is gone; c's clock runs three times as fast as b's.
+    net.nodes.delete('a');
+    net.heal();
+    for (let i = 0; i < 200 && net.raft('b').status().role !== 'leader'; i++) {
+      net.tick('c', 3);
+      net.tick('b');
+      net.deliver();
+    }
+    assert.equal(net.raft('b').status().role, 'leader', `b leads (c at term ${net.raft('c').status().term})`);
+    assert.equal(net.raft('c').status().leaderId, 'b');
+  });
+
   it('while waiting for votes, a candidate that hears from a leader of its term steps down', () => {
     const net = new Net(['a', 'b', 'c'], noPreVote);
     const b = net.raft('b');
@@ -179,7 +202,8 @@ describe('PreVote (thesis §9.6)', () => {
     }
     assert.ok(net.raft('c').status().term > term);
     net.heal();
-    net.tickAll(3);
+    // c campaigns again once its election timer runs out (at most 20 ticks).
+    for (let i = 0; i < 20 && net.raft('a').status().term === term; i++) net.tickAll(1);
     assert.ok(net.raft('a').status().term > term, 'the old leader was disrupted');
   });
 
