@@ -505,8 +505,17 @@ export class RaftNode {
     this.leaseExpiryTick = 0;
   }
 
+  /**
+   * Whether we may campaign: as a voter of our latest configuration, or as a voter of the
+   * committed one that a change not yet committed removes. The latter may hold the only
+   * log that can finish that change: a leader of {a, b} that removed itself and restarted
+   * before `a` got the entry cannot be outvoted by `a`, whose log is behind, and would
+   * otherwise never campaign (simulator seed 92920). Elected by a majority of the new
+   * configuration, it commits the change and steps down (onLeaderCommit).
+   */
   private promotable(): boolean {
-    return isVoter(this.conf(), this.id) && this.log.pendingSnapshot() === null;
+    if (this.log.pendingSnapshot() !== null) return false;
+    return isVoter(this.conf(), this.id) || (this.confHistory.length > 0 && isVoter(this.baseConf, this.id));
   }
 
   private campaign(kind: 'preVote' | 'vote', transfer: boolean): void {

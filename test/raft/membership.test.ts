@@ -112,6 +112,45 @@ describe('membership changes, one server at a time (thesis §4)', () => {
     assert.ok(leader === 'b' || leader === 'c', `new leader ${leader}`);
   });
 
+  it('a leader that removed itself and restarted before the change committed campaigns to finish it', () => {
+    // Simulator seed 92920: of voters {a, b}, only the removed a holds the change, so b
+    // (whose log is behind) cannot win, and a, no voter in its latest configuration,
+    // never campaigned. Now a campaigns as a voter of the committed configuration, is
+    // elected by the new one ({b}), commits the change and steps down.
+    const net = new Net(['a', 'b']);
+    net.elect('a');
+    net.tickAll(1);
+    net.setDrop((m) => m.to === 'b');
+    const r = net.raft('a').proposeConfChange({ type: 'removeNode', nodeId: 'a' });
+    assert.ok(r.ok);
+    net.deliver();
+    assert.deepEqual(net.raft('a').status().conf.voters, ['b'], 'the change took effect on append');
+    assert.ok(net.raft('a').status().commit < r.index, 'but it is not committed');
+    net.restart('a');
+    net.heal();
+    for (let i = 0; i < 200 && !(net.leaders()[0] === 'b'); i++) net.tickAll();
+    assert.deepEqual(net.leaders(), ['b']);
+    const b = net.raft('b').status();
+    assert.deepEqual(b.conf, { voters: ['b'], learners: [] });
+    assert.ok(b.commit >= r.index, 'the removal committed');
+    assert.notEqual(net.raft('a').status().role, 'leader');
+  });
+
+  it('a removed node that never learns its removal committed does not disrupt the cluster (PreVote, CheckQuorum)', () => {
+    // It holds the change but not its commit, so it may campaign (see the test above);
+    // the members, hearing from their leader, refuse it.
+    const net = ready3();
+    const r = net.raft('a').proposeConfChange({ type: 'removeNode', nodeId: 'c' });
+    assert.ok(r.ok);
+    net.tickAll(3);
+    assert.deepEqual(net.raft('a').status().conf.voters, ['a', 'b']);
+    const term = net.raft('a').status().term;
+    for (let i = 0; i < 100; i++) net.tickAll();
+    assert.deepEqual(net.leaders(), ['a']);
+    assert.equal(net.raft('a').status().term, term);
+    assert.equal(net.raft('b').status().term, term);
+  });
+
   it('a follower reverts an appended change when the entry is overwritten', () => {
     const net = ready3();
     const b = net.raft('b');
