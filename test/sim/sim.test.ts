@@ -24,6 +24,15 @@ describe('simulated cluster: safety under faults, then liveness after healing', 
     });
   }
 
+  it('seeds that once failed still pass (their scenarios are unit tests in test/raft too)', () => {
+    // 90568: a denied vote restarted the timer of the only voter that could win.
+    // 92920: a leader that removed itself restarted before the change committed and never campaigned.
+    for (const seed of [90568, 92920]) {
+      const res = runSimulation({ seed, nodes: 3, steps: DEFAULT_STEPS, livenessSteps: DEFAULT_LIVENESS_STEPS });
+      assert.ok(res.ok, `seed ${seed}: ${res.error?.split('\n')[0]}`);
+    }
+  });
+
   it('one seed decides everything: a run replays identically', () => {
     const a = runSimulation({ seed: 4242, nodes: 5, steps: 800, livenessSteps: 400 });
     const b = runSimulation({ seed: 4242, nodes: 5, steps: 800, livenessSteps: 400 });
