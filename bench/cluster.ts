@@ -13,7 +13,7 @@
 // Without redis-server, redis-benchmark or etcd the missing columns are skipped and the
 // install command printed.
 
-import { appendResults, cpuModel, median } from './results.js';
+import { appendResults, benchArgs, cpuModel, median } from './results.js';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -699,10 +699,29 @@ export async function runClusterBench(opts: { quick: boolean }, log: (s: string)
 }
 
 
+const usage = `node dist/bench/cluster.js [options]
+
+A 3-node KeyMesh cluster beside Redis with two replicas (with and without WAIT 1 0) and a
+3-member etcd, when installed: strong, eventual and forwarded writes, linearizable reads,
+and the time from a leader's kill -9 to the next acknowledged write. Appends a section to
+bench/RESULTS.md.
+
+  --quick           fewer requests and failovers (a smoke test, not a result)
+  --print-only      print the section, do not append it to bench/RESULTS.md
+  --help            this text`;
+
 async function main(): Promise<void> {
-  const section = await runClusterBench({ quick: process.argv.includes('--quick') });
+  const values = benchArgs(
+    {
+      quick: { type: 'boolean', default: false },
+      'print-only': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    usage,
+  );
+  const section = await runClusterBench({ quick: values.quick });
   console.log('\n' + section);
-  if (process.argv.includes('--print-only')) return;
+  if (values['print-only']) return;
   appendResults(section);
 }
 

@@ -14,7 +14,7 @@
 // redis-benchmark, KeyMesh is measured alone and the install command is printed.
 
 import assert from 'node:assert/strict';
-import { appendResults, cpuModel } from './results.js';
+import { appendResults, benchArgs, cpuModel } from './results.js';
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -22,7 +22,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import { KeyMeshClient, type RespValue } from '../src/client/client.js';
 import { RawConnection, resp, sleep, startKeymesh, startRedis, waitUntil, type ServerProcess } from '../test/helpers/process.js';
 import { runLoad } from './loadgen.js';
@@ -601,25 +601,29 @@ PING pauses during a snapshot. Appends a section to bench/RESULTS.md.
   --print-only      print the section, do not append it to bench/RESULTS.md
   --help            this text`;
 
+function usageError(problem: string): never {
+  console.error(`${problem}\n\n${usage}`);
+  process.exit(2);
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
+  const values = benchArgs(
+    {
       quick: { type: 'boolean', default: false },
       runs: { type: 'string' },
       only: { type: 'string' },
       'print-only': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
-  });
-  if (values.help) {
-    console.log(usage);
-    return;
-  }
+    usage,
+  );
   const only = values.only;
-  if (only !== undefined && only !== 'throughput' && only !== 'restart') throw new Error(`--only: expected throughput or restart, got ${only}`);
+  if (only !== undefined && only !== 'throughput' && only !== 'restart') usageError(`--only: expected throughput or restart, got '${only}'`);
+  const runs = values.runs === undefined ? undefined : Number(values.runs);
+  if (runs !== undefined && !(Number.isInteger(runs) && runs >= 1)) usageError(`--runs: expected a positive integer, got '${values.runs}'`);
   const section = await runDurabilityBench({
     quick: values.quick,
-    ...(values.runs !== undefined ? { runs: Number(values.runs) } : {}),
+    ...(runs !== undefined ? { runs } : {}),
     ...(only !== undefined ? { only } : {}),
   });
   console.log('\n' + section);

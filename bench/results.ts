@@ -3,6 +3,7 @@
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { repoRoot } from '../test/helpers/process.js';
 
 const resultsPath = join(repoRoot, 'bench', 'RESULTS.md');
@@ -24,4 +25,28 @@ export function cpuModel(): string {
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+type BenchOptions = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * A bench entry point's flags (`options` should include a boolean `help`): `--help` prints
+ * `usage` and exits 0; an unknown flag, a missing value or a stray argument prints the
+ * problem and `usage` and exits 2, before any server starts (a mistyped flag must not
+ * launch a half-hour run).
+ */
+export function benchArgs<O extends BenchOptions>(options: O, usage: string): ReturnType<typeof parseArgs<{ options: O; strict: true; allowPositionals: false }>>['values'] {
+  const config = { options, strict: true as const, allowPositionals: false as const };
+  let values: ReturnType<typeof parseArgs<typeof config>>['values'];
+  try {
+    values = parseArgs(config).values;
+  } catch (e) {
+    console.error(`${e instanceof Error ? e.message : String(e)}\n\n${usage}`);
+    process.exit(2);
+  }
+  if ((values as Record<string, unknown>)['help'] === true) {
+    console.log(usage);
+    process.exit(0);
+  }
+  return values;
 }

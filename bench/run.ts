@@ -4,18 +4,13 @@
 // server that answers without doing any work: what no server on Node can beat here.
 //
 //   npm run bench                 full run: -n 200000, 1,000,000 keys
-//   npm run bench -- --quick      smoke run: -n 20000, 100,000 keys
-//   npm run bench -- --durable    KeyMesh with its log on disk (default: memory only,
-//                                 like the redis-server here, started with --save '' --appendonly no)
-//   npm run bench -- --own-load   drive both with bench/loadgen.ts instead of redis-benchmark
-//   npm run bench -- --rounds N   rounds of the throughput tests (default 3, 1 with --quick)
-//   npm run bench -- --only single|durability|cluster   one part only (default: all three)
+//   npm run bench -- --help       the other flags (--quick, --durable, --own-load, --rounds, --only)
 //
 // The three parts: this file (one node vs redis-server), bench/durability.ts (fsync
 // policies, restart time, snapshots vs Redis's AOF/RDB), bench/cluster.ts (3 nodes vs
 // Redis with replicas and etcd, and failover time). Each appends its own section.
 
-import { appendResults, cpuModel, median } from './results.js';
+import { appendResults, benchArgs, cpuModel, median } from './results.js';
 import { execFile, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { promisify } from 'node:util';
@@ -24,27 +19,48 @@ import { loadKeys, runLoad, type LoadResult } from './loadgen.js';
 
 const run = promisify(execFile);
 
-const quick = process.argv.includes('--quick');
-const onlyAt = process.argv.indexOf('--only');
-const only = onlyAt === -1 ? null : process.argv[onlyAt + 1] ?? null;
+const usage = `npm run bench -- [options]
+
+KeyMesh beside a real redis-server (and, for the cluster part, Redis with replicas and
+etcd) in one run; appends each part's figures to bench/RESULTS.md.
+
+  --quick           smoke run: -n 20000, 100,000 keys, one round
+  --durable         KeyMesh with its log on disk (default: memory only, as the redis-server here)
+  --own-load        drive both with bench/loadgen.ts instead of redis-benchmark
+  --rounds N        rounds of the throughput tests (default 3, 1 with --quick)
+  --only PART       single | durability | cluster (default: all three)
+  --help            this text`;
+
+const args = benchArgs(
+  {
+    quick: { type: 'boolean', default: false },
+    durable: { type: 'boolean', default: false },
+    'own-load': { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    only: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+  usage,
+);
+const quick = args.quick;
 const parts = ['single', 'durability', 'cluster'];
-if (onlyAt !== -1 && (only === null || !parts.includes(only))) {
-  console.error(`--only takes one of: ${parts.join(', ')}`);
-  process.exit(1);
+const only = args.only ?? null;
+if (only !== null && !parts.includes(only)) {
+  console.error(`--only takes one of: ${parts.join(', ')}\n\n${usage}`);
+  process.exit(2);
 }
-const durable = process.argv.includes('--durable');
-const ownLoad = process.argv.includes('--own-load');
+const durable = args.durable;
+const ownLoad = args['own-load'];
 const requests = quick ? 20_000 : 200_000;
-const roundsAt = process.argv.indexOf('--rounds');
 /**
  * Throughput rounds. Each round starts both servers afresh, in alternating order, and the
  * median of the rounds is reported: on a shared 2-core machine one sample of each server,
  * taken a minute apart, measures the neighbours as much as the servers.
  */
-const rounds = roundsAt === -1 ? (quick ? 1 : 3) : Number(process.argv[roundsAt + 1]);
+const rounds = args.rounds === undefined ? (quick ? 1 : 3) : Number(args.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) {
-  console.error('--rounds takes a positive integer');
-  process.exit(1);
+  console.error(`--rounds takes a positive integer\n\n${usage}`);
+  process.exit(2);
 }
 /** Requests of the warm-up pass before each measured one, so Node's JIT has compiled the hot path (as on a server that has been up). */
 const warmupRequests = Math.max(1000, requests / 10);
