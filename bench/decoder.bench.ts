@@ -14,9 +14,11 @@
 import { createRequire } from 'node:module';
 
 import { RequestDecoder } from '../src/protocol/decoder.js';
+import { countArg } from './results.js';
 
-const requestCount = Number(process.argv[2] ?? 1_000_000);
-const chunkBytes = Number(process.argv[3] ?? 64 * 1024);
+const usage = 'usage: node dist/bench/decoder.bench.js [requests] [chunkBytes]';
+const requestCount = countArg(0, 1_000_000, usage);
+const chunkBytes = countArg(1, 64 * 1024, usage);
 const rounds = 7;
 
 function respPipeline(n: number): Buffer {

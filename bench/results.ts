@@ -50,3 +50,16 @@ export function benchArgs<O extends BenchOptions>(options: O, usage: string): Re
   }
   return values;
 }
+
+/**
+ * Positional argument `n` (0 = the first after the script) as a positive integer, or
+ * `fallback` when it is absent; anything else prints `usage` and exits 2.
+ */
+export function countArg(n: number, fallback: number, usage: string): number {
+  const text = process.argv[2 + n];
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (/^[0-9]+$/.test(text) && Number.isSafeInteger(value) && value > 0) return value;
+  console.error(`expected a positive integer, got '${text}'\n\n${usage}`);
+  process.exit(2);
+}

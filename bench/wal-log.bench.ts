@@ -11,8 +11,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Wal } from '../src/storage/wal.js';
+import { countArg } from './results.js';
 
-const entries = Number(process.argv[2] ?? 1_000_000);
+const entries = countArg(0, 1_000_000, 'usage: node dist/bench/wal-log.bench.js [entries]');
 const rounds = 5;
 const payload = Buffer.alloc(150, 7);
 

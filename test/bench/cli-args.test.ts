@@ -36,11 +36,14 @@ describe('bench entry points: flags', () => {
       ['run.js', '--rounds', '0'],
       ['durability.js', '--only', 'x'],
       ['durability.js', '--runs', 'two'],
+      ['wal-log.bench.js', 'x'],
+      ['decoder.bench.js', '1000', '0'],
     ]) {
       const r = bench(script!, ...args);
       assert.equal(r.status, 2, `${script} ${args.join(' ')}: ${r.stdout}${r.stderr}`);
       assert.equal(r.stdout, '');
-      assert.match(r.stderr, /\[options\]/);
+      assert.match(r.stderr, /^(npm run bench|node dist\/bench\/|usage: node dist\/bench\/)/m);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
     }
   });
 });
