@@ -256,8 +256,7 @@ export class ClusterNode implements WritePath {
     };
     this.raft = new RaftNode(cfg, storage);
     storage.onBackgroundError = (err) => this.fail(err);
-    const applied = (): number => this.sm.appliedIndex;
-    this.appliedWaits = new AppliedWaits(applied, this.clusterWaitMs);
+    this.appliedWaits = new AppliedWaits(() => this.sm.appliedIndex, this.clusterWaitMs);
     this.reads = new ReadIndexRequests({
       nodeId: this.id,
       request: (ctx) => {
@@ -268,7 +267,6 @@ export class ClusterNode implements WritePath {
       waitMs: this.clusterWaitMs,
       retryMs: this.electionTimeoutMs,
       appliedWaits: this.appliedWaits,
-      applied,
       situation: () => this.leaderSituation(),
       now: () => performance.now(),
     });

@@ -46,7 +46,6 @@ function harness() {
     waitMs: 2000,
     retryMs: 500,
     appliedWaits: h.appliedWaits,
-    applied: () => h.applied,
     situation: () => 'no leader known',
     now: () => h.nowMs,
   });

@@ -83,7 +83,6 @@ export interface ReadIndexDeps {
   /** How long an unanswered request waits before it is asked again (an election timeout). */
   readonly retryMs: number;
   readonly appliedWaits: AppliedWaits;
-  readonly applied: () => number;
   /** Where the cluster stands, for the error text of a read that could not be confirmed. */
   readonly situation: () => string;
   readonly now: () => number;
@@ -127,11 +126,9 @@ export class ReadIndexRequests {
       if (b === undefined) continue;
       this.batches.delete(rs.ctx);
       const index = rs.index;
-      const done = (err: string | null): void => {
+      void this.deps.appliedWaits.wait(index, this.deps.now()).then((err) => {
         for (const w of b.waiters) w(err ?? index);
-      };
-      if (this.deps.applied() >= index) done(null);
-      else void this.deps.appliedWaits.wait(index, this.deps.now()).then(done);
+      });
     }
   }
 
