@@ -268,6 +268,20 @@ describe('peer transport: connections', () => {
     assert.match(c.t.peerStats().get('b')!.lastError ?? '', /handshake rejected/);
   });
 
+  test('a node its peer does not count as a member is told so, and the repeated refusals are logged once a minute', async () => {
+    const b = await node('b');
+    const fast = { reconnectBackoffMinMs: 10, reconnectBackoffMaxMs: 20 };
+    const c = await node('c', { peers: new Map([['b', { host: '127.0.0.1', port: b.port }]]), limits: fast });
+    c.t.send([hb('c', 'b', 1)]);
+    await waitFor('several refusals', () => b.t.stats().handshakeRejects >= 5 && c.t.stats().handshakeRejects >= 5, 5000);
+    assert.match(c.t.peerStats().get('b')!.lastError ?? '', /"b" does not count this node as a member: was it removed from the cluster/);
+    const warned = (n: Node): number => n.lines.filter((l) => l.level === 'warn' && l.msg === 'peer handshake rejected').length;
+    assert.equal(warned(b), 1, 'the acceptor warned once');
+    assert.equal(warned(c), 1, 'the dialer warned once');
+    assert.match(JSON.stringify(b.lines.find((l) => l.msg === 'peer handshake rejected')!.obj), /\\"c\\" is not a peer of this node/);
+    assert.equal(b.got.length, 0);
+  });
+
   test('a cluster secret: peers holding it talk; a wrong or missing one is rejected on both sides', async () => {
     const pair = async (secretB: string | undefined, secretC: string | undefined): Promise<[Node, Node]> => {
       const b = await node('b', { secret: secretB });

@@ -17,6 +17,8 @@ export type HandshakeRole = 'dial' | 'accept';
  * say so. A refusal carries no real proof, so nobody can use a node to compute proofs.
  */
 export const REFUSED = 'refused';
+/** A refusal because the acceptor does not count the dialer among its peers (removed, or not added yet). */
+export const REFUSED_NOT_A_PEER = 'refused: not a peer';
 
 const NONCE_BYTES = 16;
 const NONCE_PATTERN = /^[0-9a-f]{32}$/;

@@ -17,7 +17,7 @@ import type { Message, NodeId } from '../../raft/types.js';
 import { CodecError, FRAME_HEADER_BYTES, FrameReader, encodeFrame, encodeMessage } from './codec.js';
 import type { ForwardRequest, Frame } from './codec.js';
 import { FrameQueue } from './frame-queue.js';
-import { REFUSED, handshakeProof, isNonce, newNonce, proofProblem, type HandshakeRole } from './peer-auth.js';
+import { REFUSED, REFUSED_NOT_A_PEER, handshakeProof, isNonce, newNonce, proofProblem, type HandshakeRole } from './peer-auth.js';
 import type { QueuedFrame } from './frame-queue.js';
 
 export type { ForwardRequest } from './codec.js';
@@ -35,6 +35,11 @@ export interface TransportLog {
 }
 
 const MiB = 1024 * 1024;
+
+/** The same handshake rejection is logged at most this often (ms); the rest are counted. */
+const repeatedWarningIntervalMs = 60_000;
+/** Distinct rejections remembered; a flood of new ones only resets the memory. */
+const repeatedWarningKeysMax = 1024;
 
 export interface TransportLimits {
   /** Bytes queued for one peer and not yet handed to its socket; the oldest frames are dropped beyond it. */
@@ -266,6 +271,7 @@ export class PeerTransport {
   private protocolErrors = 0;
   private handshakeRejects = 0;
   private unknownPeerDrops = 0;
+  private readonly repeatedWarnings = new Map<string, { loggedAtMs: number; suppressed: number }>();
 
   constructor(opts: PeerTransportOptions) {
     this.selfId = opts.selfId;
@@ -574,10 +580,12 @@ export class PeerTransport {
             ? 'the reply does not echo our nonce'
             : f.proof === REFUSED
               ? 'the peer refused our handshake (its log says why)'
-              : proofProblem(this.secret, f.proof, () => handshakeProof(this.secret!, 'accept', this.clusterId, peer.id, this.selfId, f.nonce));
+              : f.proof === REFUSED_NOT_A_PEER
+                ? `${JSON.stringify(peer.id)} does not count this node as a member: was it removed from the cluster, or not added yet? (CLUSTER NODES on a member shows the membership)`
+                : proofProblem(this.secret, f.proof, () => handshakeProof(this.secret!, 'accept', this.clusterId, peer.id, this.selfId, f.nonce));
     if (problem !== null) {
       this.handshakeRejects++;
-      this.log.warn({ peer: peer.id, reason: problem }, 'peer handshake rejected');
+      this.warnRepeated(`dial ${peer.id} ${problem}`, { peer: peer.id, reason: problem }, 'peer handshake rejected');
       peer.stats.lastError = `handshake rejected: ${problem}`;
       s.destroy();
       return;
@@ -689,22 +697,25 @@ export class PeerTransport {
       this.protocolError(c.socket, null, `expected a handshake, got ${f.kind}`);
       return;
     }
+    const notAPeer = f.clusterId === this.clusterId && f.to === this.selfId && !this.peers.has(f.from);
     const problem = f.clusterId !== this.clusterId
       ? `cluster id ${JSON.stringify(f.clusterId)} is not ours (${JSON.stringify(this.clusterId)})`
       : f.to !== this.selfId
         ? `addressed to ${JSON.stringify(f.to)}, this node is ${JSON.stringify(this.selfId)}`
-        : !this.peers.has(f.from)
+        : notAPeer
           ? `${JSON.stringify(f.from)} is not a peer of this node`
           : !isNonce(f.nonce)
             ? 'malformed nonce'
             : proofProblem(this.secret, f.proof, () => handshakeProof(this.secret!, 'dial', f.clusterId, f.from, f.to, f.nonce));
-    // Our proof answers theirs; a refused dialer is told so, and gets none.
+    // Our proof answers theirs; a refused dialer is told so, and gets none. Not being a
+    // peer is said outright: the dialer was most likely removed and should be stopped.
+    const refusal = notAPeer ? REFUSED_NOT_A_PEER : REFUSED;
     const reply = encodeFrame(
-      problem === null ? this.handshake('accept', f.from, f.nonce) : { kind: 'handshake', clusterId: this.clusterId, from: this.selfId, to: f.from, nonce: f.nonce, proof: REFUSED },
+      problem === null ? this.handshake('accept', f.from, f.nonce) : { kind: 'handshake', clusterId: this.clusterId, from: this.selfId, to: f.from, nonce: f.nonce, proof: refusal },
     );
     if (problem !== null) {
       this.handshakeRejects++;
-      this.log.warn({ from: f.from, remote: c.socket.remoteAddress, reason: problem }, 'peer handshake rejected');
+      this.warnRepeated(`accept ${f.from} ${problem}`, { from: f.from, remote: c.socket.remoteAddress, reason: problem }, 'peer handshake rejected');
       c.rejected = true;
       // Our own handshake first, so the dialer can log the mismatch from its side too.
       c.socket.end(reply);
@@ -877,6 +888,22 @@ export class PeerTransport {
     this.protocolErrors++;
     this.log.warn({ peer, remote: s.remoteAddress, reason }, 'peer protocol error; closing connection');
     s.destroy();
+  }
+
+  /**
+   * A warning that a misconfigured or removed node would repeat at every redial: logged
+   * the first time, then at most once a minute per `key`, with how many were held back.
+   */
+  private warnRepeated(key: string, obj: Record<string, unknown>, msg: string): void {
+    const now = performance.now();
+    const seen = this.repeatedWarnings.get(key);
+    if (seen !== undefined && now - seen.loggedAtMs < repeatedWarningIntervalMs) {
+      seen.suppressed++;
+      return;
+    }
+    if (this.repeatedWarnings.size >= repeatedWarningKeysMax) this.repeatedWarnings.clear();
+    this.repeatedWarnings.set(key, { loggedAtMs: now, suppressed: 0 });
+    this.log.warn(seen !== undefined && seen.suppressed > 0 ? { ...obj, repeatsSinceLastLogged: seen.suppressed } : obj, msg);
   }
 
   private noteReceived(peer: Peer, bytes: number, countMessage: boolean): void {
