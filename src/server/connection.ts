@@ -25,6 +25,12 @@ import type { Server } from './server.js';
 
 /** Replies buffered beyond this are written out before executing more requests. */
 const replyFlushBytes = 64 * 1024;
+/**
+ * After the client shuts its sending side (`printf '…' | nc -q1`), how long the replies
+ * still owed to it may take before the connection is dropped: writes and reads waiting
+ * for the cluster end within its own wait; this bounds a WAIT or DEBUG SLEEP sent last.
+ */
+const halfCloseLingerMs = 10_000;
 
 export class Connection implements CommandContext, ReplySink {
   readonly reply = new Reply();
@@ -45,6 +51,9 @@ export class Connection implements CommandContext, ReplySink {
   private deferred = false;
   private closed = false;
   private paused = false;
+  /** The client shut its sending side: answer what it sent, then close. */
+  private inputEnded = false;
+  private lingerTimer: NodeJS.Timeout | null = null;
   /**
    * In a cluster, a read waits at the gate of its consistency level (raft-node.ts
    * readGate) while held. A strong read's confirmed index also covers the reads already
@@ -76,6 +85,7 @@ export class Connection implements CommandContext, ReplySink {
     socket.setNoDelay(true);
     socket.on('data', this.onData);
     socket.on('drain', this.onDrain);
+    socket.on('end', this.onEnd);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
   }
@@ -170,6 +180,19 @@ export class Connection implements CommandContext, ReplySink {
     }
   };
 
+  /**
+   * The client will send nothing more (the server is half-open, so our side stays open).
+   * Requests already received still run and are answered, as Redis answers a pipeline
+   * that ends in EOF, including writes and reads that wait for the log or the cluster;
+   * then the connection closes.
+   */
+  private readonly onEnd = (): void => {
+    this.inputEnded = true;
+    this.lingerTimer = setTimeout(() => this.socket.destroy(), halfCloseLingerMs);
+    this.lingerTimer.unref();
+    this.process();
+  };
+
   private readonly onError = (): void => {
     // 'close' follows; resets from peers are routine and not worth a log line.
   };
@@ -178,6 +201,8 @@ export class Connection implements CommandContext, ReplySink {
     this.closed = true;
     this.socket.off('data', this.onData);
     this.socket.off('drain', this.onDrain);
+    this.socket.off('end', this.onEnd);
+    if (this.lingerTimer !== null) clearTimeout(this.lingerTimer);
     this.socket.off('error', this.onError);
     this.socket.off('close', this.onClose);
     this.server.removeConnection(this);
@@ -237,6 +262,7 @@ export class Connection implements CommandContext, ReplySink {
     }
     this.flush();
     if (client.closeAfterReply && this.pendingWrites === 0 && !this.deferred) this.close();
+    else if (this.inputEnded && this.pendingWrites === 0 && !this.deferred && !this.gateWaiting && !this.paused) this.close();
   }
 
   /** True when `argv` is a read that must wait for the cluster (it is then held). */

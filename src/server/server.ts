@@ -89,7 +89,7 @@ export class Server implements NodeServices {
     this.writePath = new ImmediateWritePath(this.stateMachine);
     this.expirer = new Expirer(this.keyspace, { propose: (c, s) => this.writePath.propose(c, s) }, this.clock);
     this.dispatcher = new Dispatcher(this.commands, this.stats, () => this.config.str('requirepass') !== '');
-    this.listener = net.createServer({ noDelay: true }, this.onConnection);
+    this.listener = net.createServer({ noDelay: true, allowHalfOpen: true }, this.onConnection);
     this.config.onChange = (name) => {
       if (name === 'hz' && this.cron !== undefined) this.startCron();
       if (name === 'clock-offset-ms') this.clockOffsetMs = this.config.int(name);

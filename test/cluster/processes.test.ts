@@ -15,6 +15,19 @@ function client(port: number): Redis {
   return r;
 }
 
+/** Writes `text`, shuts the sending side as `nc -q1` does, and returns all the node sent until it closed. */
+async function pipeAndHalfClose(port: number, text: string): Promise<string> {
+  const socket = net.connect(port, '127.0.0.1');
+  const chunks: Buffer[] = [];
+  socket.on('data', (b: Buffer) => chunks.push(b));
+  const ended = once(socket, 'end');
+  await once(socket, 'connect');
+  socket.end(text);
+  await ended;
+  socket.destroy();
+  return Buffer.concat(chunks).toString();
+}
+
 /** The fields of INFO replication's `raft_peerK` line for `id`. */
 function peerLink(info: string, id: string): Map<string, string> {
   const line = info.split('\r\n').find((l) => l.startsWith('raft_peer') && l.includes(`:id=${id},`));
@@ -47,6 +60,9 @@ test('3 processes: replicate, fail over after SIGKILL of the leader, catch up af
       procs.push(await startKeymesh({ port: ports[i]!, args: ['--node-id', `n${i + 1}`, '--peers', peers, '--cluster-tick-ms', '20'] }));
     }
     const c0 = c(0);
+    // Lines piped into a follower, then the client's FIN: writes are forwarded and reads
+    // confirmed with the leader before the node answers them all and closes.
+    assert.equal(await pipeAndHalfClose(ports[1]!, 'SET piped john\nGET piped\nGET missing\n'), 'OK\njohn\n(nil)\n');
     assert.equal(await c0.call('SET', 'k', 'v'), 'OK');
     assert.equal(await c(1).call('GET', 'k'), 'v');
     assert.equal(await c(2).call('GET', 'k'), 'v');

@@ -3,6 +3,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { RawConnection, startKeymesh, type ServerProcess } from '../helpers/process.js';
 
 /** Sends one line and returns the reply once `lines` newline-terminated lines arrived. */
@@ -31,6 +32,20 @@ describe('plain-text (nc-style) session', { timeout: 60_000 }, () => {
   after(async () => {
     conn?.destroy();
     await server?.stop();
+  });
+
+  it('answers every line piped in before the client shuts its side (printf … | nc -q1), then closes', async () => {
+    // Writes wait for the log before their reply; the client's FIN must not lose them.
+    const socket = net.connect(server.port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (b: Buffer) => chunks.push(b));
+    const closedByServer = new Promise<void>((resolve) => socket.on('end', () => resolve()));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.end('SET piped john\nGET piped\nINCR piped:n\nGET missing\nPING\nGET piped');
+    await closedByServer;
+    socket.destroy();
+    // The last line has no newline: a request never completed, so never run.
+    assert.equal(Buffer.concat(chunks).toString(), 'OK\njohn\n1\n(nil)\nPONG\n');
   });
 
   it('answers the README session exactly', async () => {
