@@ -182,9 +182,9 @@ export class Connection implements CommandContext, ReplySink {
 
   /**
    * The client will send nothing more (the server is half-open, so our side stays open).
-   * Requests already received still run and are answered, as Redis answers a pipeline
-   * that ends in EOF, including writes and reads that wait for the log or the cluster;
-   * then the connection closes.
+   * Requests already received still run and are answered, including writes and reads
+   * that wait for the log or the cluster (which Redis, answering at once, never has to
+   * wait for); then the connection closes.
    */
   private readonly onEnd = (): void => {
     this.inputEnded = true;
